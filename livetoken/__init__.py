@@ -1,0 +1,1 @@
+"""The ``livetoken`` command: the top floor, using ``metrics`` (and later ``tui``)."""

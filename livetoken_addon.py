@@ -1,0 +1,319 @@
+"""LiveToken: a mitmproxy addon that measures LLM API traffic and publishes records.
+
+    mitmdump -s livetoken_addon.py --mode reverse:https://api.anthropic.com@7357
+
+A thin adapter from mitmproxy's hooks to ``metrics``: it routes requests to the right
+upstream, hands every streamed chunk to a tracker (bytes pass through unchanged) and
+publishes records on the feed. Nothing here may raise into mitmproxy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from mitmproxy import ctx, exceptions, http
+from mitmproxy.proxy import mode_specs
+
+from metrics.config import read_env
+from metrics.estimate import TokenEstimator
+from metrics.feed import FeedError, FeedPublisher, resolve_socket_path
+from metrics.record import ERROR, Record
+from metrics.routing import ANTHROPIC, OPENAI, Upstream, classify
+from metrics.summary import summary_line
+from metrics.tracker import RequestTracker, read_request
+
+log = logging.getLogger("livetoken")
+
+_CLIENT_GONE = ("client disconnected", "client closed", "client cancel", "stream reset by client")
+
+
+def guarded(hook: Callable[..., Any]) -> Callable[..., Any]:
+    """LiveToken's bugs must never become the user's: log them, let traffic flow."""
+
+    @functools.wraps(hook)
+    def wrapper(self: LiveToken, *args: Any) -> Any:
+        try:
+            return hook(self, *args)
+        except Exception:
+            log.exception("livetoken: internal error in %s (traffic is not affected)", hook.__name__)
+            return None
+
+    return wrapper
+
+
+class LiveToken:
+    def __init__(self) -> None:
+        self.feed: FeedPublisher | None = None
+        self.estimator = TokenEstimator()
+        self.trackers: dict[str, RequestTracker] = {}
+        self.anthropic: Upstream | None = None
+        self.openai: Upstream | None = None
+        self._estimating: set[asyncio.Future[Record]] = set()
+        self._tasks: set[asyncio.Future[Any]] = set()
+
+    # -- options ----------------------------------------------------------------------------
+    def load(self, loader: Any) -> None:
+        env = read_env()
+        self._env_errors = env.errors
+        loader.add_option("livetoken_anthropic_upstream", str, env.anthropic_upstream,
+                          "Anthropic upstream base URL (default: ANTHROPIC_BASE_URL, else the "
+                          "reverse-mode target).")
+        loader.add_option("livetoken_openai_upstream", str, env.openai_upstream,
+                          "OpenAI upstream base URL for /v1/chat/completions and /v1/responses "
+                          "(default: OPENAI_BASE_URL, else https://api.openai.com).")
+        loader.add_option("livetoken_api_key", str, env.api_key,
+                          "API key added to requests that carry no credential (default: API_KEY).")
+        loader.add_option("livetoken_console", bool, env.console,
+                          "Log one summary line per finished request (default: ENABLE_CONSOLE).")
+        loader.add_option("livetoken_history", int, env.history,
+                          "Records kept for new feed subscribers (default: MAX_HISTORY, else 100).")
+        loader.add_option("livetoken_socket", str, env.socket,
+                          "Feed socket path (default: LIVETOKEN_SOCKET, else a per-user path).")
+
+    def configure(self, updated: set[str]) -> None:
+        if self._env_errors:
+            raise exceptions.OptionsError("livetoken: " + "; ".join(self._env_errors))
+        opts = ctx.options
+        if opts.livetoken_history < 1:
+            raise exceptions.OptionsError("livetoken_history (MAX_HISTORY) must be at least 1")
+        try:
+            self.openai = Upstream.parse(opts.livetoken_openai_upstream,
+                                         "livetoken_openai_upstream (OPENAI_BASE_URL)")
+            self.anthropic = (
+                Upstream.parse(opts.livetoken_anthropic_upstream,
+                               "livetoken_anthropic_upstream (ANTHROPIC_BASE_URL)")
+                if opts.livetoken_anthropic_upstream else None
+            )
+        except ValueError as exc:
+            raise exceptions.OptionsError(f"livetoken: {exc}") from exc
+        self._refuse_self_loop()
+        if self.feed is None or "livetoken_socket" in updated:
+            self._open_feed(resolve_socket_path(opts.livetoken_socket))
+        self.feed.history = opts.livetoken_history
+
+    def _open_feed(self, path: str) -> None:
+        if self.feed is not None and self.feed.path == path:
+            return
+        feed = FeedPublisher(path, ctx.options.livetoken_history, self._hello)
+        try:
+            feed.bind()
+        except FeedError as exc:
+            raise exceptions.OptionsError(f"livetoken: {exc}") from exc
+        old, self.feed = self.feed, feed
+        if old is not None:  # the socket option changed while running: move the feed
+            self._background(old.close())
+            self._background(self._start_feed())
+
+    def _background(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _refuse_self_loop(self) -> None:
+        """An upstream that is this proxy's own listen address would loop forever."""
+        opts = ctx.options
+        for spec in opts.mode:
+            try:
+                mode = mode_specs.ProxyMode.parse(spec)
+            except ValueError:
+                continue
+            port = mode.listen_port(opts.listen_port)
+            host = mode.listen_host(opts.listen_host)
+            if port is None:
+                continue
+            targets: list[tuple[str, Upstream]] = [
+                ("livetoken_openai_upstream (OPENAI_BASE_URL)", self.openai),
+            ]
+            if self.anthropic is not None:
+                targets.append(("livetoken_anthropic_upstream (ANTHROPIC_BASE_URL)", self.anthropic))
+            if isinstance(mode, mode_specs.ReverseMode):
+                reverse_host, reverse_port = mode.address
+                targets.append(("the --mode reverse target",
+                                Upstream("http", reverse_host, reverse_port, "")))
+            for name, upstream in targets:
+                if upstream is not None and upstream.is_address(host or "0.0.0.0", port):
+                    raise exceptions.OptionsError(
+                        f"livetoken: {name} points at this proxy itself "
+                        f"({upstream.host}:{upstream.port}); requests would loop. Set it to the "
+                        f"real API (e.g. unset ANTHROPIC_BASE_URL / OPENAI_BASE_URL in the proxy's "
+                        f"shell, or --set livetoken_openai_upstream=https://api.openai.com)."
+                    )
+
+    def _hello(self) -> dict[str, Any]:
+        return {"estimator": self.estimator.method}
+
+    async def running(self) -> None:
+        self.estimator.start()
+        await self._start_feed()
+
+    async def _start_feed(self) -> None:
+        if self.feed is not None:
+            try:
+                await self.feed.start()
+            except (FeedError, OSError) as exc:
+                log.error("livetoken: feed unavailable: %s", exc)
+                return
+            log.info("livetoken: feed on %s", self.feed.path)
+
+    async def done(self) -> None:
+        if self.feed is not None:
+            await self.feed.close()
+
+    # -- requests ---------------------------------------------------------------------------
+    @guarded
+    def request(self, flow: http.HTTPFlow) -> None:
+        if flow.response is not None:  # answered by another addon (or mitmproxy itself)
+            return
+        request = flow.request
+        reverse = isinstance(flow.client_conn.proxy_mode, mode_specs.ReverseMode)
+        provider, api = classify(request.path, request.headers, "" if reverse else request.host)
+        if reverse:
+            provider = self._route(request, provider, api)
+        self._add_credential(request, provider)
+        info = read_request(request.raw_content)
+        record = Record(
+            id=flow.id,
+            provider=provider,
+            api=api,
+            method=request.method,
+            path=request.path.split("?", 1)[0],
+            model=info.model,
+            started_at=request.timestamp_start,
+        )
+        self.trackers[flow.id] = RequestTracker(record, time.monotonic(), request.raw_content)
+        self._publish(record)
+
+    def _route(self, request: http.Request, provider: str, api: str) -> str:
+        """Reverse mode: OpenAI paths go to the OpenAI upstream, the rest to Anthropic's."""
+        if api in ("chat_completions", "responses") or (api == "other" and provider == OPENAI):
+            upstream = self.openai
+            provider = OPENAI
+        else:
+            upstream = self.anthropic  # None: the reverse-mode target as mitmproxy set it
+            provider = ANTHROPIC
+        if upstream is not None:
+            request.scheme = upstream.scheme
+            request.host = upstream.host
+            request.port = upstream.port
+            request.path = upstream.path_for(request.path)
+        return provider
+
+    def _add_credential(self, request: http.Request, provider: str) -> None:
+        key = ctx.options.livetoken_api_key
+        if not key or "x-api-key" in request.headers or "authorization" in request.headers:
+            return
+        if provider == ANTHROPIC:
+            request.headers["x-api-key"] = key
+        elif provider == OPENAI:
+            request.headers["authorization"] = f"Bearer {key}"
+
+    # -- responses --------------------------------------------------------------------------
+    @guarded
+    def responseheaders(self, flow: http.HTTPFlow) -> None:
+        tracker = self.trackers.get(flow.id)
+        if tracker is None or flow.response is None:
+            return
+        tracker.on_response_headers(flow.response.status_code, flow.response.headers,
+                                    time.monotonic())
+        if tracker.record.stream:
+            flow.response.stream = self._stream(tracker)
+            self._publish(tracker.record)
+
+    def _stream(self, tracker: RequestTracker) -> Callable[[bytes], bytes | Iterable[bytes]]:
+        """The per-chunk callable: measures a chunk and hands back the very same bytes."""
+        on_chunk = tracker.on_chunk
+        feed_publish = self._publish
+        failed = False
+
+        def stream(data: bytes) -> bytes | Iterable[bytes]:
+            nonlocal failed
+            if failed:
+                return data or []
+            try:
+                now = time.monotonic()
+                if data:
+                    if on_chunk(data, now):
+                        feed_publish(tracker.snapshot(now))
+                else:
+                    tracker.on_stream_end(now)
+            except Exception:
+                failed = True
+                log.exception("livetoken: internal error while measuring a stream "
+                              "(bytes still pass through)")
+            return data or []  # never b"" for a chunk: over HTTP/1 that ends the body
+
+        return stream
+
+    @guarded
+    def response(self, flow: http.HTTPFlow) -> None:
+        tracker = self.trackers.pop(flow.id, None)
+        if tracker is None or flow.response is None:
+            return
+        if not tracker.record.stream:
+            tracker.on_body(flow.response.get_content(strict=False))
+        self._finish(tracker, lambda: tracker.finish(time.monotonic(), self.estimator))
+
+    @guarded
+    def error(self, flow: http.HTTPFlow) -> None:
+        tracker = self.trackers.pop(flow.id, None)
+        if tracker is None:
+            return
+        message = flow.error.msg if flow.error else "unknown error"
+        lowered = message.lower()
+        aborted = any(marker in lowered for marker in _CLIENT_GONE)
+        if aborted:
+            error_type = "client_disconnected"
+        elif tracker.record.status is None:
+            error_type = "upstream_unreachable"
+        else:
+            error_type = "upstream_disconnected"
+        self._finish(tracker, lambda: tracker.fail(time.monotonic(), error_type, message,
+                                                   aborted=aborted, estimator=self.estimator))
+
+    def _finish(self, tracker: RequestTracker, finish: Callable[[], Record]) -> None:
+        if not tracker.needs_estimate:
+            try:
+                record = finish()
+            except Exception:
+                record = self._salvage(tracker)
+            self._published_final(record)
+            return
+        # Counting tokens of a long answer takes milliseconds: do it off the event loop.
+        future = asyncio.get_running_loop().run_in_executor(None, finish)
+        self._estimating.add(future)
+        future.add_done_callback(functools.partial(self._estimated, tracker))
+
+    def _estimated(self, tracker: RequestTracker, future: asyncio.Future[Record]) -> None:
+        self._estimating.discard(future)
+        try:
+            record = future.result()
+        except Exception:
+            record = self._salvage(tracker)
+        self._published_final(record)
+
+    @staticmethod
+    def _salvage(tracker: RequestTracker) -> Record:
+        """Every request ends with one final record, even when LiveToken itself failed."""
+        log.exception("livetoken: internal error while finishing a record")
+        record = tracker.record
+        if not record.final:
+            record.state = ERROR
+            record.error_type = "livetoken_internal_error"
+        return record
+
+    def _published_final(self, record: Record) -> None:
+        self._publish(record)
+        if ctx.options.livetoken_console:
+            log.info(summary_line(record))
+
+    def _publish(self, record: Record) -> None:
+        if self.feed is not None:
+            self.feed.publish(record)
+
+
+addons = [LiveToken()]
