@@ -55,39 +55,81 @@ class LiveToken:
         self.openai: Upstream | None = None
         self._estimating: set[asyncio.Future[Record]] = set()
         self._tasks: set[asyncio.Future[Any]] = set()
+        self._running = False
 
     # -- options ----------------------------------------------------------------------------
     def load(self, loader: Any) -> None:
         env = read_env()
         self._env_errors = env.errors
-        loader.add_option("livetoken_anthropic_upstream", str, env.anthropic_upstream,
-                          "Anthropic upstream base URL (default: ANTHROPIC_BASE_URL, else the "
-                          "reverse-mode target).")
-        loader.add_option("livetoken_openai_upstream", str, env.openai_upstream,
-                          "OpenAI upstream base URL for /v1/chat/completions and /v1/responses "
-                          "(default: OPENAI_BASE_URL, else https://api.openai.com).")
-        loader.add_option("livetoken_api_key", str, env.api_key,
-                          "API key added to requests that carry no credential (default: API_KEY).")
-        loader.add_option("livetoken_console", bool, env.console,
-                          "Log one summary line per finished request (default: ENABLE_CONSOLE).")
-        loader.add_option("livetoken_history", int, env.history,
-                          "Records kept for new feed subscribers (default: MAX_HISTORY, else 100).")
-        loader.add_option("livetoken_socket", str, env.socket,
-                          "Feed socket path (default: LIVETOKEN_SOCKET, else a per-user path).")
+        loader.add_option(
+            "livetoken_anthropic_upstream",
+            str,
+            env.anthropic_upstream,
+            "Anthropic upstream base URL (default: ANTHROPIC_BASE_URL, else the reverse-mode target).",
+        )
+        loader.add_option(
+            "livetoken_openai_upstream",
+            str,
+            env.openai_upstream,
+            "OpenAI upstream base URL for /v1/chat/completions and /v1/responses "
+            "(default: OPENAI_BASE_URL, else https://api.openai.com).",
+        )
+        loader.add_option(
+            "livetoken_api_key",
+            str,
+            env.api_key,
+            "API key added to requests that carry no credential (default: API_KEY).",
+        )
+        loader.add_option(
+            "livetoken_console",
+            bool,
+            env.console,
+            "Log one summary line per finished request (default: ENABLE_CONSOLE).",
+        )
+        loader.add_option(
+            "livetoken_history",
+            int,
+            env.history,
+            "Records kept for new feed subscribers (default: MAX_HISTORY, else 100).",
+        )
+        loader.add_option(
+            "livetoken_socket",
+            str,
+            env.socket,
+            "Feed socket path (default: LIVETOKEN_SOCKET, else a per-user path).",
+        )
+        # Eager mode dials the reverse target when a client connects, before any request: an
+        # unreachable upstream then drops the client with no response and no record, and OpenAI
+        # requests would dial Anthropic first. Lazy dials per request, to the right upstream.
+        if "connection_strategy" in loader.master.options:
+            loader.master.options.update(connection_strategy="lazy")
 
     def configure(self, updated: set[str]) -> None:
+        try:
+            self._configure(updated)
+        except exceptions.OptionsError as exc:
+            if self._running:
+                raise  # a change at run time: mitmproxy rolls it back and says why
+            # At start-up a clean error line is enough: mitmdump's start-up check sees it and
+            # exits with status 1, without a traceback that buries the message.
+            log.error(str(exc))
+
+    def _configure(self, updated: set[str]) -> None:
         if self._env_errors:
             raise exceptions.OptionsError("livetoken: " + "; ".join(self._env_errors))
         opts = ctx.options
         if opts.livetoken_history < 1:
             raise exceptions.OptionsError("livetoken_history (MAX_HISTORY) must be at least 1")
         try:
-            self.openai = Upstream.parse(opts.livetoken_openai_upstream,
-                                         "livetoken_openai_upstream (OPENAI_BASE_URL)")
+            self.openai = Upstream.parse(
+                opts.livetoken_openai_upstream, "livetoken_openai_upstream (OPENAI_BASE_URL)"
+            )
             self.anthropic = (
-                Upstream.parse(opts.livetoken_anthropic_upstream,
-                               "livetoken_anthropic_upstream (ANTHROPIC_BASE_URL)")
-                if opts.livetoken_anthropic_upstream else None
+                Upstream.parse(
+                    opts.livetoken_anthropic_upstream, "livetoken_anthropic_upstream (ANTHROPIC_BASE_URL)"
+                )
+                if opts.livetoken_anthropic_upstream
+                else None
             )
         except ValueError as exc:
             raise exceptions.OptionsError(f"livetoken: {exc}") from exc
@@ -133,8 +175,9 @@ class LiveToken:
                 targets.append(("livetoken_anthropic_upstream (ANTHROPIC_BASE_URL)", self.anthropic))
             if isinstance(mode, mode_specs.ReverseMode):
                 reverse_host, reverse_port = mode.address
-                targets.append(("the --mode reverse target",
-                                Upstream("http", reverse_host, reverse_port, "")))
+                targets.append(
+                    ("the --mode reverse target", Upstream("http", reverse_host, reverse_port, ""))
+                )
             for name, upstream in targets:
                 if upstream is not None and upstream.is_address(host or "0.0.0.0", port):
                     raise exceptions.OptionsError(
@@ -148,6 +191,7 @@ class LiveToken:
         return {"estimator": self.estimator.method}
 
     async def running(self) -> None:
+        self._running = True
         self.estimator.start()
         await self._start_feed()
 
@@ -218,8 +262,7 @@ class LiveToken:
         tracker = self.trackers.get(flow.id)
         if tracker is None or flow.response is None:
             return
-        tracker.on_response_headers(flow.response.status_code, flow.response.headers,
-                                    time.monotonic())
+        tracker.on_response_headers(flow.response.status_code, flow.response.headers, time.monotonic())
         if tracker.record.stream:
             flow.response.stream = self._stream(tracker)
             self._publish(tracker.record)
@@ -243,8 +286,7 @@ class LiveToken:
                     tracker.on_stream_end(now)
             except Exception:
                 failed = True
-                log.exception("livetoken: internal error while measuring a stream "
-                              "(bytes still pass through)")
+                log.exception("livetoken: internal error while measuring a stream (bytes still pass through)")
             return data or []  # never b"" for a chunk: over HTTP/1 that ends the body
 
         return stream
@@ -272,11 +314,19 @@ class LiveToken:
             error_type = "upstream_unreachable"
         else:
             error_type = "upstream_disconnected"
-        self._finish(tracker, lambda: tracker.fail(time.monotonic(), error_type, message,
-                                                   aborted=aborted, estimator=self.estimator))
+        self._finish(
+            tracker,
+            lambda: tracker.fail(
+                time.monotonic(), error_type, message, aborted=aborted, estimator=self.estimator
+            ),
+        )
 
     def _finish(self, tracker: RequestTracker, finish: Callable[[], Record]) -> None:
-        if not tracker.needs_estimate:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # only outside mitmproxy (scripts, tests): finish right here
+            loop = None
+        if loop is None or not tracker.needs_estimate:
             try:
                 record = finish()
             except Exception:
@@ -284,7 +334,7 @@ class LiveToken:
             self._published_final(record)
             return
         # Counting tokens of a long answer takes milliseconds: do it off the event loop.
-        future = asyncio.get_running_loop().run_in_executor(None, finish)
+        future = loop.run_in_executor(None, finish)
         self._estimating.add(future)
         future.add_done_callback(functools.partial(self._estimated, tracker))
 

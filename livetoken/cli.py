@@ -15,8 +15,9 @@ def build_parser() -> argparse.ArgumentParser:
     p_tail.add_argument("--socket", help="feed socket (default: LIVETOKEN_SOCKET, else per-user path)")
     p_tail.add_argument("--final", action="store_true", help="only final records (done, error, aborted)")
     p_tail.add_argument("--hello", action="store_true", help="also print the feed's hello message")
-    p_tail.add_argument("--once", action="store_true",
-                        help="exit when the proxy goes away instead of waiting for it")
+    p_tail.add_argument(
+        "--once", action="store_true", help="exit when the proxy goes away instead of waiting for it"
+    )
     return parser
 
 

@@ -20,6 +20,7 @@ process, sha256 of the exact body bytes sent) so tests can compare with what the
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import socket
@@ -52,32 +53,72 @@ def words(n: int) -> list[str]:
 
 
 def anthropic_stream(model: str, n: int, input_tokens: int, fault: str = "") -> Iterator[Event]:
-    usage = {"input_tokens": input_tokens, "cache_creation_input_tokens": 0,
-             "cache_read_input_tokens": 0, "output_tokens": 1}
-    message = {"id": "msg_fake", "type": "message", "role": "assistant", "model": model,
-               "content": [], "stop_reason": None, "usage": usage}
+    usage = {
+        "input_tokens": input_tokens,
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": 0,
+        "output_tokens": 1,
+    }
+    message = {
+        "id": "msg_fake",
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": [],
+        "stop_reason": None,
+        "usage": usage,
+    }
     yield sse({"type": "message_start", "message": message}, "message_start"), False
-    yield sse({"type": "content_block_start", "index": 0,
-               "content_block": {"type": "text", "text": ""}}, "content_block_start"), False
+    yield (
+        sse(
+            {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+            "content_block_start",
+        ),
+        False,
+    )
     yield sse({"type": "ping"}, "ping"), False
     for i, word in enumerate(words(n)):
         if fault == "error_event" and i == n // 2:
-            yield sse({"type": "error", "error": {"type": "overloaded_error",
-                                                  "message": "Overloaded"}}, "error"), False
+            yield (
+                sse(
+                    {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}, "error"
+                ),
+                False,
+            )
             return
-        yield sse({"type": "content_block_delta", "index": 0,
-                   "delta": {"type": "text_delta", "text": word}}, "content_block_delta"), True
+        yield (
+            sse(
+                {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": word}},
+                "content_block_delta",
+            ),
+            True,
+        )
     yield sse({"type": "content_block_stop", "index": 0}, "content_block_stop"), False
-    yield sse({"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None},
-               "usage": {"output_tokens": n}}, "message_delta"), False
+    yield (
+        sse(
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                "usage": {"output_tokens": n},
+            },
+            "message_delta",
+        ),
+        False,
+    )
     yield sse({"type": "message_stop"}, "message_stop"), False
 
 
-def chat_stream(model: str, n: int, input_tokens: int, include_usage: bool,
-                fault: str = "") -> Iterator[Event]:
+def chat_stream(
+    model: str, n: int, input_tokens: int, include_usage: bool, fault: str = ""
+) -> Iterator[Event]:
     def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> bytes:
-        body = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 0,
-                "model": model, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+        body = {
+            "id": "chatcmpl-fake",
+            "object": "chat.completion.chunk",
+            "created": 0,
+            "model": model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        }
         body.update(extra)
         return sse(body)
 
@@ -89,18 +130,39 @@ def chat_stream(model: str, n: int, input_tokens: int, include_usage: bool,
         yield chunk({"content": word}), True
     yield chunk({}, "stop"), False
     if include_usage:
-        usage = {"prompt_tokens": input_tokens, "completion_tokens": n,
-                 "total_tokens": input_tokens + n,
-                 "prompt_tokens_details": {"cached_tokens": 0},
-                 "completion_tokens_details": {"reasoning_tokens": 0}}
-        yield sse({"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 0,
-                   "model": model, "choices": [], "usage": usage}), False
+        usage = {
+            "prompt_tokens": input_tokens,
+            "completion_tokens": n,
+            "total_tokens": input_tokens + n,
+            "prompt_tokens_details": {"cached_tokens": 0},
+            "completion_tokens_details": {"reasoning_tokens": 0},
+        }
+        yield (
+            sse(
+                {
+                    "id": "chatcmpl-fake",
+                    "object": "chat.completion.chunk",
+                    "created": 0,
+                    "model": model,
+                    "choices": [],
+                    "usage": usage,
+                }
+            ),
+            False,
+        )
     yield sse("[DONE]"), False
 
 
 def responses_stream(model: str, n: int, input_tokens: int, fault: str = "") -> Iterator[Event]:
-    response = {"id": "resp_fake", "object": "response", "created_at": 0, "status": "in_progress",
-                "model": model, "output": [], "usage": None}
+    response = {
+        "id": "resp_fake",
+        "object": "response",
+        "created_at": 0,
+        "status": "in_progress",
+        "model": model,
+        "output": [],
+        "usage": None,
+    }
     seq = iter(range(1_000_000))
 
     def event(kind: str, **body: Any) -> bytes:
@@ -108,56 +170,108 @@ def responses_stream(model: str, n: int, input_tokens: int, fault: str = "") -> 
 
     yield event("response.created", response=response), False
     yield event("response.in_progress", response=response), False
-    item = {"id": "msg_fake", "type": "message", "status": "in_progress", "role": "assistant",
-            "content": []}
+    item = {"id": "msg_fake", "type": "message", "status": "in_progress", "role": "assistant", "content": []}
     yield event("response.output_item.added", output_index=0, item=item), False
     part = {"type": "output_text", "text": "", "annotations": []}
-    yield event("response.content_part.added", item_id="msg_fake", output_index=0,
-                content_index=0, part=part), False
+    yield (
+        event("response.content_part.added", item_id="msg_fake", output_index=0, content_index=0, part=part),
+        False,
+    )
     for i, word in enumerate(words(n)):
         if fault == "error_event" and i == n // 2:
             yield event("error", code="server_error", message="The server had an error"), False
             return
-        yield event("response.output_text.delta", item_id="msg_fake", output_index=0,
-                    content_index=0, delta=word), True
+        yield (
+            event(
+                "response.output_text.delta", item_id="msg_fake", output_index=0, content_index=0, delta=word
+            ),
+            True,
+        )
     text = "".join(words(n))
-    yield event("response.output_text.done", item_id="msg_fake", output_index=0,
-                content_index=0, text=text), False
-    done = dict(response, status="completed",
-                output=[{**item, "status": "completed",
-                         "content": [{"type": "output_text", "text": text, "annotations": []}]}],
-                usage={"input_tokens": input_tokens, "output_tokens": n,
-                       "total_tokens": input_tokens + n,
-                       "input_tokens_details": {"cached_tokens": 0},
-                       "output_tokens_details": {"reasoning_tokens": 0}})
+    yield (
+        event("response.output_text.done", item_id="msg_fake", output_index=0, content_index=0, text=text),
+        False,
+    )
+    done = dict(
+        response,
+        status="completed",
+        output=[
+            {
+                **item,
+                "status": "completed",
+                "content": [{"type": "output_text", "text": text, "annotations": []}],
+            }
+        ],
+        usage={
+            "input_tokens": input_tokens,
+            "output_tokens": n,
+            "total_tokens": input_tokens + n,
+            "input_tokens_details": {"cached_tokens": 0},
+            "output_tokens_details": {"reasoning_tokens": 0},
+        },
+    )
     yield event("response.completed", response=done), False
 
 
 def json_body(api: str, model: str, n: int, input_tokens: int) -> dict[str, Any]:
     text = "".join(words(n))
     if api == "messages":
-        return {"id": "msg_fake", "type": "message", "role": "assistant", "model": model,
-                "content": [{"type": "text", "text": text}], "stop_reason": "end_turn",
-                "usage": {"input_tokens": input_tokens, "cache_creation_input_tokens": 0,
-                          "cache_read_input_tokens": 0, "output_tokens": n}}
-    if api == "chat_completions":
-        return {"id": "chatcmpl-fake", "object": "chat.completion", "created": 0, "model": model,
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
-                             "finish_reason": "stop"}],
-                "usage": {"prompt_tokens": input_tokens, "completion_tokens": n,
-                          "total_tokens": input_tokens + n}}
-    return {"id": "resp_fake", "object": "response", "created_at": 0, "status": "completed",
+        return {
+            "id": "msg_fake",
+            "type": "message",
+            "role": "assistant",
             "model": model,
-            "output": [{"id": "msg_fake", "type": "message", "role": "assistant",
-                        "status": "completed",
-                        "content": [{"type": "output_text", "text": text, "annotations": []}]}],
-            "usage": {"input_tokens": input_tokens, "output_tokens": n,
-                      "total_tokens": input_tokens + n}}
+            "content": [{"type": "text", "text": text}],
+            "stop_reason": "end_turn",
+            "usage": {
+                "input_tokens": input_tokens,
+                "cache_creation_input_tokens": 0,
+                "cache_read_input_tokens": 0,
+                "output_tokens": n,
+            },
+        }
+    if api == "chat_completions":
+        return {
+            "id": "chatcmpl-fake",
+            "object": "chat.completion",
+            "created": 0,
+            "model": model,
+            "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+            ],
+            "usage": {
+                "prompt_tokens": input_tokens,
+                "completion_tokens": n,
+                "total_tokens": input_tokens + n,
+            },
+        }
+    return {
+        "id": "resp_fake",
+        "object": "response",
+        "created_at": 0,
+        "status": "completed",
+        "model": model,
+        "output": [
+            {
+                "id": "msg_fake",
+                "type": "message",
+                "role": "assistant",
+                "status": "completed",
+                "content": [{"type": "output_text", "text": text, "annotations": []}],
+            }
+        ],
+        "usage": {"input_tokens": input_tokens, "output_tokens": n, "total_tokens": input_tokens + n},
+    }
 
 
 def error_body(api: str, status: int) -> dict[str, Any]:
-    kinds = {429: "rate_limit_error", 529: "overloaded_error", 500: "api_error",
-             401: "authentication_error", 400: "invalid_request_error"}
+    kinds = {
+        429: "rate_limit_error",
+        529: "overloaded_error",
+        500: "api_error",
+        401: "authentication_error",
+        400: "invalid_request_error",
+    }
     kind = kinds.get(status, "api_error")
     if api == "messages":
         return {"type": "error", "error": {"type": kind, "message": f"fake {status}"}}
@@ -166,8 +280,11 @@ def error_body(api: str, status: int) -> dict[str, Any]:
 
 def api_of(path: str) -> str:
     p = path.split("?", 1)[0].rstrip("/")
-    for suffix, api in (("/chat/completions", "chat_completions"), ("/responses", "responses"),
-                        ("/messages", "messages")):
+    for suffix, api in (
+        ("/chat/completions", "chat_completions"),
+        ("/responses", "responses"),
+        ("/messages", "messages"),
+    ):
         if p.endswith(suffix):
             return api
     return "other"
@@ -310,8 +427,9 @@ class Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("content-length") or 0)
         return self.rfile.read(length) if length else b""
 
-    def _plain(self, status: int, body: bytes, content_type: str,
-               extra: dict[str, str] | None = None) -> None:
+    def _plain(
+        self, status: int, body: bytes, content_type: str, extra: dict[str, str] | None = None
+    ) -> None:
         self.send_response(status)
         self.send_header("content-type", content_type)
         self.send_header("content-length", str(len(body)))
@@ -343,8 +461,9 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         exchange.ended_at = time.time()
 
-    def _respond(self, exchange: Exchange, options: dict[str, str], request: dict[str, Any],
-                 body_len: int) -> None:
+    def _respond(
+        self, exchange: Exchange, options: dict[str, str], request: dict[str, Any], body_len: int
+    ) -> None:
         api = api_of(self.path)
         model = options.get("model") or request.get("model") or "fake-model"
         n = int(options.get("tokens", 20))
@@ -358,22 +477,32 @@ class Handler(BaseHTTPRequestHandler):
         if status >= 400:
             exchange.status = status
             if status == 429:
-                headers.update({"retry-after": "7", "anthropic-ratelimit-requests-remaining": "0",
-                                "x-ratelimit-remaining-requests": "0"})
+                headers.update(
+                    {
+                        "retry-after": "7",
+                        "anthropic-ratelimit-requests-remaining": "0",
+                        "x-ratelimit-remaining-requests": "0",
+                    }
+                )
             self._plain(status, json.dumps(error_body(api, status)).encode(), "application/json", headers)
             return
         if api == "other":
             exchange.status = 200
-            payload = {"input_tokens": input_tokens} if "count_tokens" in self.path else \
-                {"object": "list", "data": [{"id": model, "object": "model"}]}
+            payload = (
+                {"input_tokens": input_tokens}
+                if "count_tokens" in self.path
+                else {"object": "list", "data": [{"id": model, "object": "model"}]}
+            )
             self._plain(200, json.dumps(payload).encode(), "application/json", headers)
             return
-        headers.update({"anthropic-ratelimit-requests-remaining": "99",
-                        "x-ratelimit-remaining-tokens": "99000"})
+        headers.update(
+            {"anthropic-ratelimit-requests-remaining": "99", "x-ratelimit-remaining-tokens": "99000"}
+        )
         if not request.get("stream"):
             exchange.status = 200
-            self._plain(200, json.dumps(json_body(api, model, n, input_tokens)).encode(),
-                        "application/json", headers)
+            self._plain(
+                200, json.dumps(json_body(api, model, n, input_tokens)).encode(), "application/json", headers
+            )
             return
         if api == "messages":
             events = list(anthropic_stream(model, n, input_tokens, fault))
@@ -395,13 +524,16 @@ class Handler(BaseHTTPRequestHandler):
             headers = {k: v for k, v in data.get("headers", {}).items() if k.lower() not in skip}
             content_type = headers.pop("Content-Type", headers.pop("content-type", "application/json"))
             exchange.status = data.get("status", 200)
-            body = data["body"].encode() if isinstance(data["body"], str) else json.dumps(data["body"]).encode()
+            body = (
+                data["body"].encode() if isinstance(data["body"], str) else json.dumps(data["body"]).encode()
+            )
             self._plain(exchange.status, body, content_type, headers)
             return
         self._stream(exchange, fixture_events(path), options, {"request-id": f"req_fake_{exchange.id}"})
 
-    def _stream(self, exchange: Exchange, events: list[Event], options: dict[str, str],
-                headers: dict[str, str]) -> None:
+    def _stream(
+        self, exchange: Exchange, events: list[Event], options: dict[str, str], headers: dict[str, str]
+    ) -> None:
         encoding = options.get("encoding", "")
         interval = float(options.get("interval_ms", 0)) / 1000
         pause = float(options.get("pause_ms", 0)) / 1000
@@ -433,7 +565,9 @@ class Handler(BaseHTTPRequestHandler):
                 time.sleep(interval)
             data = encoder.encode(event)
             if fault == "reset" and index == len(events) // 2:
-                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                self.connection.setsockopt(
+                    socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
+                )
                 self.close_connection = True
                 raise _Reset
             if fault == "stall" and index == len(events) // 2:
@@ -482,10 +616,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     server = FakeUpstream((args.host, args.port), args.fixtures)
     print(f"fake upstream listening on http://{args.host}:{server.server_port}", flush=True)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":

@@ -12,8 +12,14 @@ from metrics.feed import FeedError, NotAFeedError, iter_feed, resolve_socket_pat
 RETRY_S = 1.0
 
 
-def tail(socket_path: str | None, *, final_only: bool = False, hello: bool = False,
-         follow: bool = True, out: TextIO = sys.stdout) -> int:
+def tail(
+    socket_path: str | None,
+    *,
+    final_only: bool = False,
+    hello: bool = False,
+    follow: bool = True,
+    out: TextIO = sys.stdout,
+) -> int:
     """Print feed messages until interrupted; reconnect when the proxy restarts."""
     path = resolve_socket_path(socket_path)
     waiting_said = False

@@ -43,9 +43,14 @@ class TokenEstimator:
 
             self._encoding = tiktoken.get_encoding(self.encoding_name)
         except Exception as exc:  # no cache and no network, a damaged file, no tiktoken at all
-            self.failure = f"{type(exc).__name__}: {exc}"
-            log.warning("tiktoken %s unavailable (%s); token estimates use %s",
-                        self.encoding_name, self.failure, APPROX_METHOD)
+            self.failure = f"{type(exc).__name__}: {str(exc)[:160]}"
+            log.warning(
+                "tiktoken %s unavailable (%s). Token estimates use %s; point "
+                "TIKTOKEN_CACHE_DIR at a folder holding the encoding to count exactly.",
+                self.encoding_name,
+                type(exc).__name__,
+                APPROX_METHOD,
+            )
         finally:
             self.loaded.set()
 

@@ -88,8 +88,7 @@ def _check_private_dir(directory: str, path: str, hint: str) -> None:
     if os.path.basename(directory).startswith("livetoken"):
         info = os.lstat(directory)
         if info.st_uid != os.getuid() or stat.S_IMODE(info.st_mode) & 0o077:
-            raise FeedError(f"{directory} is not private to this user (owner or mode); "
-                            f"remove it or {hint}")
+            raise FeedError(f"{directory} is not private to this user (owner or mode); remove it or {hint}")
 
 
 def _remove_stale(path: str, hint: str) -> None:
@@ -139,8 +138,9 @@ class _Subscriber(asyncio.Protocol):
 
 
 class FeedPublisher:
-    def __init__(self, path: str, history: int = 100,
-                 hello: Callable[[], dict[str, Any]] | None = None) -> None:
+    def __init__(
+        self, path: str, history: int = 100, hello: Callable[[], dict[str, Any]] | None = None
+    ) -> None:
         self.path = path
         self.history = history
         self._hello = hello or dict
@@ -202,8 +202,14 @@ class FeedPublisher:
             excess -= 1
 
     def _subscribe(self, subscriber: _Subscriber) -> None:
-        hello = {"type": "hello", "schema": SCHEMA, "server": "livetoken", "pid": os.getpid(),
-                 "max_history": self.history, **self._hello()}
+        hello = {
+            "type": "hello",
+            "schema": SCHEMA,
+            "server": "livetoken",
+            "pid": os.getpid(),
+            "max_history": self.history,
+            **self._hello(),
+        }
         assert subscriber.transport is not None
         self._subscribers.add(subscriber)
         subscriber.transport.write(pack(hello) + b"".join(d for d, _ in self._records.values()))
@@ -230,8 +236,9 @@ def iter_feed(path: str | None = None, timeout: float | None = None) -> Iterator
         sock.connect(path)
     except OSError as exc:
         sock.close()
-        reason = "no proxy is listening there" if exc.errno in (errno.ENOENT, errno.ECONNREFUSED) \
-            else exc.strerror
+        reason = (
+            "no proxy is listening there" if exc.errno in (errno.ENOENT, errno.ECONNREFUSED) else exc.strerror
+        )
         raise FeedError(f"cannot connect to the LiveToken feed at {path}: {reason}") from exc
     unpacker = msgpack.Unpacker(raw=False)
     first = True

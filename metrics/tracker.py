@@ -49,8 +49,9 @@ def read_request(body: bytes | None) -> RequestInfo:
         return RequestInfo()
     model = data.get("model")
     stream = data.get("stream")
-    return RequestInfo(model if isinstance(model, str) else None,
-                       stream if isinstance(stream, bool) else None)
+    return RequestInfo(
+        model if isinstance(model, str) else None, stream if isinstance(stream, bool) else None
+    )
 
 
 def is_event_stream(content_type: str | None) -> bool:
@@ -187,8 +188,15 @@ class RequestTracker:
         self._release()
         return record
 
-    def fail(self, now: float, error_type: str, message: str, *, aborted: bool = False,
-             estimator: TokenEstimator | None = None) -> Record:
+    def fail(
+        self,
+        now: float,
+        error_type: str,
+        message: str,
+        *,
+        aborted: bool = False,
+        estimator: TokenEstimator | None = None,
+    ) -> Record:
         """The final record of a request that broke off (client gone, upstream unreachable …)."""
         self.on_stream_end(now)
         record = self.finish(now, estimator)

@@ -56,7 +56,11 @@ async def test_hello_then_backlog_with_in_flight_then_live_updates(short_tmp: Pa
     hello, *updates = messages
     assert hello["type"] == "hello" and hello["schema"] == 1 and hello["estimator"] == "x"
     assert [(m["id"], m["state"], m["chunks"]) for m in updates] == [
-        ("r1", DONE, 0), ("r2", STREAMING, 0), ("r2", STREAMING, 3), ("r2", DONE, 9)]
+        ("r1", DONE, 0),
+        ("r2", STREAMING, 0),
+        ("r2", STREAMING, 3),
+        ("r2", DONE, 9),
+    ]
     # Exactly the record fields plus the message type: nothing else (no headers, no text).
     assert set(updates[0]) == {*RECORD_FIELDS, "type"}
     assert not path.exists()
@@ -117,7 +121,7 @@ def test_stale_socket_is_replaced_but_a_live_one_is_refused(short_tmp: Path) -> 
 def test_unusable_paths_say_what_to_change(short_tmp: Path) -> None:
     regular = short_tmp / "file"
     regular.write_text("not a socket")
-    with pytest.raises(FeedError, match="not a socket.*LIVETOKEN_SOCKET"):
+    with pytest.raises(FeedError, match=r"not a socket.*LIVETOKEN_SOCKET"):
         bind_socket(str(regular))
     with pytest.raises(FeedError, match="too long"):
         bind_socket("/tmp/" + "x" * 200 + "/feed.sock")

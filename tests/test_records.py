@@ -18,27 +18,59 @@ from tests.drive import body_record, split, stream_record
 
 SSE_EXPECTATIONS = {
     "anthropic_text_basic_no_trailing_newline.sse": (
-        "messages", dict(state=DONE, model="claude-3-opus-latest", input_tokens=11, output_tokens=6,
-                         stop_reason="end_turn")),
+        "messages",
+        dict(
+            state=DONE, model="claude-3-opus-latest", input_tokens=11, output_tokens=6, stop_reason="end_turn"
+        ),
+    ),
     "anthropic_thinking_tool_use.sse": (
-        "messages", dict(state=DONE, input_tokens=424, output_tokens=119, stop_reason="tool_use")),
+        "messages",
+        dict(state=DONE, input_tokens=424, output_tokens=119, stop_reason="tool_use"),
+    ),
     "anthropic_claude_code_thinking_cache_write.sse": (
-        "messages", dict(state=DONE, input_tokens=10423, cache_write_tokens=10415, cache_read_tokens=0,
-                         output_tokens=329)),
+        "messages",
+        dict(
+            state=DONE, input_tokens=10423, cache_write_tokens=10415, cache_read_tokens=0, output_tokens=329
+        ),
+    ),
     "anthropic_web_search_server_tool.sse": (
-        "messages", dict(state=DONE, input_tokens=13520, output_tokens=415, stop_reason="end_turn")),
+        "messages",
+        dict(state=DONE, input_tokens=13520, output_tokens=415, stop_reason="end_turn"),
+    ),
     "anthropic_error_event_overloaded.sse": (
-        "messages", dict(state=ERROR, error_type="overloaded_error", error_message="Overloaded")),
+        "messages",
+        dict(state=ERROR, error_type="overloaded_error", error_message="Overloaded"),
+    ),
     "openai_chat_text_reasoning_usage.sse": (
-        "chat_completions", dict(state=DONE, model="gpt-5-2025-08-07", input_tokens=19, output_tokens=75,
-                                 reasoning_tokens=64, stop_reason="stop")),
+        "chat_completions",
+        dict(
+            state=DONE,
+            model="gpt-5-2025-08-07",
+            input_tokens=19,
+            output_tokens=75,
+            reasoning_tokens=64,
+            stop_reason="stop",
+        ),
+    ),
     "openai_chat_parallel_tool_calls_usage.sse": (
-        "chat_completions", dict(state=DONE, input_tokens=106, output_tokens=50, stop_reason="tool_calls")),
+        "chat_completions",
+        dict(state=DONE, input_tokens=106, output_tokens=50, stop_reason="tool_calls"),
+    ),
     "openai_responses_text_usage.sse": (
-        "responses", dict(state=DONE, input_tokens=19, output_tokens=118, reasoning_tokens=64,
-                          cache_read_tokens=0, stop_reason="completed")),
+        "responses",
+        dict(
+            state=DONE,
+            input_tokens=19,
+            output_tokens=118,
+            reasoning_tokens=64,
+            cache_read_tokens=0,
+            stop_reason="completed",
+        ),
+    ),
     "openrouter_chat_comment_usage_in_choice.sse": (
-        "chat_completions", dict(state=DONE, input_tokens=16, output_tokens=18)),
+        "chat_completions",
+        dict(state=DONE, input_tokens=16, output_tokens=18),
+    ),
 }
 
 
@@ -82,7 +114,9 @@ def test_first_content_of_thinking_tool_use_is_the_first_thinking_delta() -> Non
 
 @requires_fixtures
 def test_parallel_tool_calls_are_grouped_by_index() -> None:
-    _, tracker = stream_record("chat_completions", [fixture_body("openai_chat_parallel_tool_calls_usage.sse")])
+    _, tracker = stream_record(
+        "chat_completions", [fixture_body("openai_chat_parallel_tool_calls_usage.sse")]
+    )
     assert tracker.interpreter.tool_calls == {0: "add", 1: "multiply"}
 
 
@@ -97,15 +131,23 @@ def test_openrouter_comment_is_not_a_token() -> None:
 
 
 JSON_EXPECTATIONS = {
-    "anthropic_message_nonstream.json": ("messages", dict(state=DONE, input_tokens=16, output_tokens=34,
-                                                          model="claude-sonnet-4-20250514")),
-    "openai_chat_nonstream.json": ("chat_completions", dict(state=DONE, input_tokens=19, output_tokens=139,
-                                                            reasoning_tokens=128, cache_read_tokens=0)),
+    "anthropic_message_nonstream.json": (
+        "messages",
+        dict(state=DONE, input_tokens=16, output_tokens=34, model="claude-sonnet-4-20250514"),
+    ),
+    "openai_chat_nonstream.json": (
+        "chat_completions",
+        dict(state=DONE, input_tokens=19, output_tokens=139, reasoning_tokens=128, cache_read_tokens=0),
+    ),
     "openai_responses_nonstream.json": ("responses", dict(state=DONE, model="gpt-5-2025-08-07")),
-    "anthropic_429_rate_limit_error.json": ("messages", dict(state=ERROR, status=429,
-                                                             error_type="rate_limit_error")),
-    "anthropic_529_overloaded_error.json": ("messages", dict(state=ERROR, status=529,
-                                                             error_type="overloaded_error")),
+    "anthropic_429_rate_limit_error.json": (
+        "messages",
+        dict(state=ERROR, status=429, error_type="rate_limit_error"),
+    ),
+    "anthropic_529_overloaded_error.json": (
+        "messages",
+        dict(state=ERROR, status=529, error_type="overloaded_error"),
+    ),
 }
 
 
@@ -138,32 +180,62 @@ def test_429_keeps_rate_limit_headers_and_request_id() -> None:
 
 HAND_WRITTEN = {
     "thinking_tool_use_usage_repeated_not_added": (
-        "messages", streams.ANTHROPIC_THINKING_TOOL,
-        dict(state=DONE, model="claude-sonnet-4-20250514", input_tokens=424, output_tokens=119,
-             stop_reason="tool_use", chunks=3)),
+        "messages",
+        streams.ANTHROPIC_THINKING_TOOL,
+        dict(
+            state=DONE,
+            model="claude-sonnet-4-20250514",
+            input_tokens=424,
+            output_tokens=119,
+            stop_reason="tool_use",
+            chunks=3,
+        ),
+    ),
     "cache_write_and_no_trailing_newline": (
-        "messages", streams.ANTHROPIC_CACHE_NO_TRAILING_NEWLINE,
-        dict(state=DONE, input_tokens=10423, cache_write_tokens=10415, cache_read_tokens=0,
-             output_tokens=329, stop_reason="end_turn", chunks=2)),
+        "messages",
+        streams.ANTHROPIC_CACHE_NO_TRAILING_NEWLINE,
+        dict(
+            state=DONE,
+            input_tokens=10423,
+            cache_write_tokens=10415,
+            cache_read_tokens=0,
+            output_tokens=329,
+            stop_reason="end_turn",
+            chunks=2,
+        ),
+    ),
     "error_event_in_200_stream": (
-        "messages", streams.ANTHROPIC_ERROR_EVENT,
-        dict(state=ERROR, status=200, error_type="overloaded_error", error_message="Overloaded")),
+        "messages",
+        streams.ANTHROPIC_ERROR_EVENT,
+        dict(state=ERROR, status=200, error_type="overloaded_error", error_message="Overloaded"),
+    ),
     "chat_reasoning_usage_chunk_with_empty_choices": (
-        "chat_completions", streams.OPENAI_CHAT_REASONING_USAGE,
-        dict(state=DONE, input_tokens=19, output_tokens=75, reasoning_tokens=64, chunks=2)),
+        "chat_completions",
+        streams.OPENAI_CHAT_REASONING_USAGE,
+        dict(state=DONE, input_tokens=19, output_tokens=75, reasoning_tokens=64, chunks=2),
+    ),
     "chat_parallel_tool_calls": (
-        "chat_completions", streams.OPENAI_CHAT_TOOL_CALLS,
-        dict(state=DONE, input_tokens=106, output_tokens=50, stop_reason="tool_calls")),
+        "chat_completions",
+        streams.OPENAI_CHAT_TOOL_CALLS,
+        dict(state=DONE, input_tokens=106, output_tokens=50, stop_reason="tool_calls"),
+    ),
     "openrouter_usage_inside_choice_chunk": (
-        "chat_completions", streams.OPENROUTER_COMMENT_USAGE_IN_CHOICE,
-        dict(state=DONE, input_tokens=16, output_tokens=18, chunks=2)),
+        "chat_completions",
+        streams.OPENROUTER_COMMENT_USAGE_IN_CHOICE,
+        dict(state=DONE, input_tokens=16, output_tokens=18, chunks=2),
+    ),
     "responses_usage_in_completed": (
-        "responses", streams.OPENAI_RESPONSES_USAGE,
-        dict(state=DONE, input_tokens=19, output_tokens=118, reasoning_tokens=64, cache_read_tokens=0,
-             chunks=2)),
+        "responses",
+        streams.OPENAI_RESPONSES_USAGE,
+        dict(
+            state=DONE, input_tokens=19, output_tokens=118, reasoning_tokens=64, cache_read_tokens=0, chunks=2
+        ),
+    ),
     "responses_failed": (
-        "responses", streams.OPENAI_RESPONSES_FAILED,
-        dict(state=ERROR, error_type="server_error", error_message="boom", stop_reason="failed")),
+        "responses",
+        streams.OPENAI_RESPONSES_FAILED,
+        dict(state=ERROR, error_type="server_error", error_message="boom", stop_reason="failed"),
+    ),
 }
 
 
@@ -181,8 +253,9 @@ def test_hand_written_stream_content_encoded(encoding: str) -> None:
 
     body = streams.ANTHROPIC_THINKING_TOOL
     events = [e + b"\n\n" for e in body.split(b"\n\n") if e]
-    record, _ = stream_record("messages", split(encode_all(events, encoding), 3),
-                              headers={"content-encoding": encoding})
+    record, _ = stream_record(
+        "messages", split(encode_all(events, encoding), 3), headers={"content-encoding": encoding}
+    )
     check(record, HAND_WRITTEN["thinking_tool_use_usage_repeated_not_added"][2])
 
 

@@ -44,8 +44,11 @@ def test_framing_edge_cases_yield_expected_events(case: dict, split: str) -> Non
 
 @requires_fixtures
 def test_event_left_without_blank_line_is_flushed_and_marked_truncated() -> None:
-    case = next(c for c in json.loads((FIXTURES / "sse_framing_edge_cases.json").read_text())["cases"]
-                if c["name"] == "final_event_without_trailing_blank_line")
+    case = next(
+        c
+        for c in json.loads((FIXTURES / "sse_framing_edge_cases.json").read_text())["cases"]
+        if c["name"] == "final_event_without_trailing_blank_line"
+    )
     decoder = SSEDecoder()
     for h in case["chunks_hex"]:
         decoder.feed(bytes.fromhex(h))
@@ -54,17 +57,34 @@ def test_event_left_without_blank_line_is_flushed_and_marked_truncated() -> None
 
 # The same behaviours, hand-written, so the suite means something without ../shared.
 HAND_WRITTEN = {
-    "lf": ([b"event: a\ndata: 1\n\ndata: 2\n\n"], [{"event": "a", "data": "1"}, {"event": None, "data": "2"}]),
-    "crlf_split": ([b"data: A\r\n", b"data: B\r", b"\n", b"data: C\r\n", b"\r\n"], [{"event": None, "data": "A\nB\nC"}]),
+    "lf": (
+        [b"event: a\ndata: 1\n\ndata: 2\n\n"],
+        [{"event": "a", "data": "1"}, {"event": None, "data": "2"}],
+    ),
+    "crlf_split": (
+        [b"data: A\r\n", b"data: B\r", b"\n", b"data: C\r\n", b"\r\n"],
+        [{"event": None, "data": "A\nB\nC"}],
+    ),
     "cr_only": ([b"data: x\r\rdata: y\r\r"], [{"event": None, "data": "x"}, {"event": None, "data": "y"}]),
-    "utf8_split": ([b'data: {"t":"\xd0', b'\xb8\xf0\x9f', b'\x91\x8b"}\n\n'], [{"event": None, "data": '{"t":"и👋"}'}]),
+    "utf8_split": (
+        [b'data: {"t":"\xd0', b"\xb8\xf0\x9f", b'\x91\x8b"}\n\n'],
+        [{"event": None, "data": '{"t":"и👋"}'}],
+    ),
     "u2028_is_not_a_line_end": ([b"data: a\xe2\x80\xa8b\n\n"], [{"event": None, "data": "a\u2028b"}]),
-    "one_leading_bom_only": ([b"\xef\xbb", b"\xbfdata: 1\n\n\xef\xbb\xbfdata: 2\n\ndata: 3\n\n"],
-                             [{"event": None, "data": "1"}, {"event": None, "data": "3"}]),
-    "comments_are_not_events": ([b": OPENROUTER PROCESSING\n\n:ping\n\ndata: x\n\n"], [{"event": None, "data": "x"}]),
+    "one_leading_bom_only": (
+        [b"\xef\xbb", b"\xbfdata: 1\n\n\xef\xbb\xbfdata: 2\n\ndata: 3\n\n"],
+        [{"event": None, "data": "1"}, {"event": None, "data": "3"}],
+    ),
+    "comments_are_not_events": (
+        [b": OPENROUTER PROCESSING\n\n:ping\n\ndata: x\n\n"],
+        [{"event": None, "data": "x"}],
+    ),
     "multi_line_data": ([b"data: a\ndata:\ndata: b\n\n"], [{"event": None, "data": "a\n\nb"}]),
     "event_without_data": ([b"event: ping\n\n"], [{"event": "ping", "data": ""}]),
-    "unknown_fields_and_id_ignored": ([b"id: 7\nretry: 10\nfoo: bar\ndata: x\n\n"], [{"event": None, "data": "x"}]),
+    "unknown_fields_and_id_ignored": (
+        [b"id: 7\nretry: 10\nfoo: bar\ndata: x\n\n"],
+        [{"event": None, "data": "x"}],
+    ),
 }
 
 

@@ -13,14 +13,20 @@ from tests.drive import new_tracker, stream_record
 
 
 def text_event(text: str) -> bytes:
-    return (b'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,'
-            b'"delta":{"type":"text_delta","text":"' + text.encode() + b'"}}\n\n')
+    return (
+        b'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,'
+        b'"delta":{"type":"text_delta","text":"' + text.encode() + b'"}}\n\n'
+    )
 
 
-START = (b'event: message_start\ndata: {"type":"message_start","message":{"model":"claude-x",'
-         b'"usage":{"input_tokens":10,"output_tokens":1}}}\n\nevent: ping\ndata: {"type":"ping"}\n\n')
-END = (b'event: message_delta\ndata: {"type":"message_delta","delta":{"stop_reason":"end_turn"},'
-       b'"usage":{"output_tokens":11}}\n\nevent: message_stop\ndata: {"type":"message_stop"}\n\n')
+START = (
+    b'event: message_start\ndata: {"type":"message_start","message":{"model":"claude-x",'
+    b'"usage":{"input_tokens":10,"output_tokens":1}}}\n\nevent: ping\ndata: {"type":"ping"}\n\n'
+)
+END = (
+    b'event: message_delta\ndata: {"type":"message_delta","delta":{"stop_reason":"end_turn"},'
+    b'"usage":{"output_tokens":11}}\n\nevent: message_stop\ndata: {"type":"message_stop"}\n\n'
+)
 
 
 def test_timing_fields_follow_the_definitions() -> None:
@@ -89,8 +95,9 @@ def test_stream_without_final_event_is_an_error() -> None:
 
 
 def test_corrupt_compressed_body_ends_in_error_and_never_raises() -> None:
-    record, _ = stream_record("messages", [b"\x1f\x8b\x08\x00garbage" * 3],
-                              headers={"content-encoding": "gzip"})
+    record, _ = stream_record(
+        "messages", [b"\x1f\x8b\x08\x00garbage" * 3], headers={"content-encoding": "gzip"}
+    )
     assert record.state == ERROR and record.error_type == "invalid_encoding"
 
 
@@ -140,12 +147,15 @@ def test_http_error_without_json_body() -> None:
 
 # -- estimation ----------------------------------------------------------------------------
 
-REQUEST = b'{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"Tell me about foxes."}]}'
+REQUEST = (
+    b'{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"Tell me about foxes."}]}'
+)
 
 
 def test_no_usage_is_estimated_with_the_rough_fallback_without_an_encoding() -> None:
-    record, _ = stream_record("chat_completions", [streams.OPENAI_CHAT_NO_USAGE], provider="openai",
-                              request_body=REQUEST)
+    record, _ = stream_record(
+        "chat_completions", [streams.OPENAI_CHAT_NO_USAGE], provider="openai", request_body=REQUEST
+    )
     text = "The quick brown fox jumps over the lazy dog."
     assert record.tokens_estimated is True
     assert record.output_tokens == -(-len(text) // 4)
@@ -153,8 +163,13 @@ def test_no_usage_is_estimated_with_the_rough_fallback_without_an_encoding() -> 
 
 
 def test_exact_usage_always_wins_over_estimation() -> None:
-    record, _ = stream_record("chat_completions", [streams.OPENAI_CHAT_REASONING_USAGE], provider="openai",
-                              request_body=REQUEST, estimator=TokenEstimator())
+    record, _ = stream_record(
+        "chat_completions",
+        [streams.OPENAI_CHAT_REASONING_USAGE],
+        provider="openai",
+        request_body=REQUEST,
+        estimator=TokenEstimator(),
+    )
     assert record.tokens_estimated is False and record.output_tokens == 75
 
 
@@ -175,8 +190,13 @@ def test_no_usage_is_counted_with_tiktoken(monkeypatch) -> None:
     import tiktoken
 
     encoding = tiktoken.get_encoding("o200k_base")
-    record, _ = stream_record("chat_completions", [streams.OPENAI_CHAT_NO_USAGE], provider="openai",
-                              request_body=REQUEST, estimator=estimator)
+    record, _ = stream_record(
+        "chat_completions",
+        [streams.OPENAI_CHAT_NO_USAGE],
+        provider="openai",
+        request_body=REQUEST,
+        estimator=estimator,
+    )
     assert record.tokens_estimated is True
     assert record.output_tokens == len(encoding.encode("The quick brown fox jumps over the lazy dog."))
     assert record.input_tokens == len(encoding.encode("Tell me about foxes."))

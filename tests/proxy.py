@@ -1,0 +1,182 @@
+"""Real processes for end-to-end tests: the fake upstream, mitmdump with the addon, a feed reader."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from metrics.feed import FeedError, iter_feed
+from metrics.record import FINAL_STATES
+from tests.conftest import FIXTURES, ROOT
+
+BIN = Path(sys.executable).parent
+CLEAN_ENV = (
+    "ANTHROPIC_BASE_URL",
+    "OPENAI_BASE_URL",
+    "API_KEY",
+    "ENABLE_CONSOLE",
+    "MAX_HISTORY",
+    "LIVETOKEN_SOCKET",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "http_proxy",
+    "https_proxy",
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"timed out waiting for {what}")
+
+
+def port_open(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+        return True
+    except OSError:
+        return False
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in CLEAN_ENV}
+    env.update(extra)
+    return env
+
+
+class FakeUpstreamProcess:
+    def __init__(self) -> None:
+        args = [sys.executable, "-m", "livetoken.fake_upstream", "--port", "0"]
+        if FIXTURES.is_dir():
+            args += ["--fixtures", str(FIXTURES)]
+        self.proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, text=True, env=clean_env())
+        line = self.proc.stdout.readline()
+        self.port = int(line.rsplit(":", 1)[1])
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def log(self) -> list[dict[str, Any]]:
+        with urllib.request.urlopen(f"{self.url}/_fake/log", timeout=5) as response:
+            return json.load(response)
+
+    def exchange(self, request_id: str) -> dict[str, Any]:
+        return self.log()[int(request_id.rsplit("_", 1)[1])]
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+class Mitmdump:
+    """``mitmdump -s livetoken_addon.py --mode reverse:UPSTREAM@PORT``, as the README runs it."""
+
+    def __init__(
+        self,
+        upstream: str,
+        socket_path: Path,
+        log_path: Path,
+        *,
+        env: dict[str, str] | None = None,
+        sets: dict[str, str] | None = None,
+        port: int | None = None,
+        mode: str | None = None,
+    ) -> None:
+        self.port = port or free_port()
+        self.socket_path = socket_path
+        self.log_path = log_path
+        args = [
+            str(BIN / "mitmdump"),
+            "-s",
+            "livetoken_addon.py",
+            "--mode",
+            mode or f"reverse:{upstream}@{self.port}",
+            "--set",
+            f"livetoken_socket={socket_path}",
+        ]
+        for key, value in (sets or {}).items():
+            args += ["--set", f"{key}={value}"]
+        self.log_file = open(log_path, "w")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            args, cwd=ROOT, stdout=self.log_file, stderr=subprocess.STDOUT, env=clean_env(**(env or {}))
+        )
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def wait_ready(self) -> Mitmdump:
+        wait_until(
+            lambda: self.proc.poll() is not None or (port_open(self.port) and self.socket_path.exists()),
+            30,
+            "mitmdump to listen",
+        )
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"mitmdump exited: {self.log()}")
+        return self
+
+    def log(self) -> str:
+        return self.log_path.read_text()
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log_file.close()
+
+
+class FeedReader:
+    """Subscribes to the feed in a thread and keeps every message, in order."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.messages: list[dict[str, Any]] = []
+        self.cond = threading.Condition()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+        self.wait_for(lambda m: m["type"] == "hello", what="the feed's hello")
+
+    def _run(self) -> None:
+        try:
+            for message in iter_feed(str(self.path)):
+                with self.cond:
+                    self.messages.append(message)
+                    self.cond.notify_all()
+        except FeedError:
+            pass
+
+    def wait_for(
+        self, match: Callable[[dict[str, Any]], bool], timeout: float = 15, what: str = "a feed message"
+    ) -> dict[str, Any]:
+        with self.cond:
+            ok = self.cond.wait_for(lambda: any(match(m) for m in self.messages), timeout)
+            if not ok:
+                raise TimeoutError(f"no {what} on the feed within {timeout}s")
+            return next(m for m in self.messages if match(m))
+
+    def final(self, request_id: str, timeout: float = 15) -> dict[str, Any]:
+        return self.wait_for(
+            lambda m: m.get("request_id") == request_id and m.get("state") in FINAL_STATES,
+            timeout,
+            f"final record for {request_id}",
+        )
+
+    def updates(self, record_id: str) -> list[dict[str, Any]]:
+        with self.cond:
+            return [m for m in self.messages if m.get("id") == record_id]
