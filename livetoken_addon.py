@@ -46,6 +46,19 @@ def guarded(hook: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def _on_loopback(spec: str) -> str:
+    """``reverse:URL@7357`` -> ``reverse:URL@127.0.0.1:7357``; specs naming a host stay as they are."""
+    try:
+        mode = mode_specs.ProxyMode.parse(spec)
+    except ValueError:
+        return spec  # mitmproxy reports it
+    port = mode.listen_port()
+    if mode.custom_listen_host is not None or port is None or mode.transport_protocol == "udp":
+        return spec
+    data = f":{mode.data}" if mode.data else ""
+    return f"{mode.type_name}{data}@127.0.0.1:{port}"
+
+
 class LiveToken:
     def __init__(self) -> None:
         self.feed: FeedPublisher | None = None
@@ -101,8 +114,9 @@ class LiveToken:
         # Eager mode dials the reverse target when a client connects, before any request: an
         # unreachable upstream then drops the client with no response and no record, and OpenAI
         # requests would dial Anthropic first. Lazy dials per request, to the right upstream.
-        if "connection_strategy" in loader.master.options:
-            loader.master.options.update(connection_strategy="lazy")
+        options = loader.master.options
+        if "connection_strategy" in options:
+            options.update(connection_strategy="lazy")
 
     def configure(self, updated: set[str]) -> None:
         try:
@@ -193,6 +207,14 @@ class LiveToken:
     async def running(self) -> None:
         self._running = True
         self.estimator.start()
+        opts = ctx.options
+        if "listen_host" in opts and not opts.listen_host:
+            # Loopback unless the user asks otherwise (--listen-host, or @HOST:PORT in --mode).
+            # mitmproxy binds its servers before scripts load; a changed `mode` rebinds them.
+            loopback = [_on_loopback(spec) for spec in opts.mode]
+            if loopback != opts.mode:
+                opts.update(mode=loopback)
+                log.info("livetoken: listening on loopback only; --listen-host 0.0.0.0 serves other machines")
         await self._start_feed()
 
     async def _start_feed(self) -> None:

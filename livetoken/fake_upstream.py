@@ -10,7 +10,7 @@ APIs. Each request may carry an ``x-fake`` header of ``key=value`` pairs separat
     chunk=N          split the (encoded) body into N-byte chunks instead of one chunk per event
     encoding=E       gzip | deflate | br | zstd content-encoding of the body
     status=N         answer with this HTTP status and the provider's error body
-    fault=F          error_event | truncate | reset | stall | malformed
+    fault=F          error_event | truncate | reset | stall | malformed | corrupt_encoding
     model=NAME       the model the response names (default: the request's)
 
 ``GET /_fake/log`` returns what was received and sent per request (wall-clock times from this
@@ -543,6 +543,9 @@ class Handler(BaseHTTPRequestHandler):
             events = [(b"data: {not json\n\n", False), *events[:2], (b"\xff\xfe garbage\n\n", False)]
         if fault == "truncate":
             events = events[: max(1, len(events) // 2)]
+        if fault == "corrupt_encoding":  # declares gzip, sends bytes that are not
+            encoding, events = "", [(b"\x1f\x8b\x08\x00not really gzip" * 4, False)]
+            headers = {**headers, "content-encoding": "gzip"}
         exchange.status = 200
         self.send_response(200)
         self.send_header("content-type", "text/event-stream; charset=utf-8")

@@ -126,6 +126,8 @@ class Mitmdump:
         )
         if self.proc.poll() is not None:
             raise RuntimeError(f"mitmdump exited: {self.log()}")
+        # The feed starts after the listener moved to loopback; be sure it is back.
+        wait_until(lambda: port_open(self.port), 10, "mitmdump to listen again")
         return self
 
     def log(self) -> str:
@@ -180,3 +182,22 @@ class FeedReader:
     def updates(self, record_id: str) -> list[dict[str, Any]]:
         with self.cond:
             return [m for m in self.messages if m.get("id") == record_id]
+
+
+def listening_addresses(port: int) -> set[str]:
+    """Local addresses with a TCP listener on ``port`` (from /proc/net/tcp and tcp6)."""
+    found = set()
+    for table, size in (("/proc/net/tcp", 8), ("/proc/net/tcp6", 32)):
+        with open(table) as f:
+            next(f)
+            for line in f:
+                local, state = line.split()[1], line.split()[3]
+                address, hex_port = local.split(":")
+                if state == "0A" and int(hex_port, 16) == port:
+                    raw = bytes.fromhex(address)
+                    if size == 8:
+                        found.add(socket.inet_ntop(socket.AF_INET, raw[::-1]))
+                    else:
+                        words = b"".join(raw[i : i + 4][::-1] for i in range(0, 16, 4))
+                        found.add(socket.inet_ntop(socket.AF_INET6, words))
+    return found

@@ -349,6 +349,7 @@ def test_client_hang_up_aborts_and_closes_the_upstream(proxy, upstream, feed) ->
     ("fault", "state", "error_type"),
     [
         ("malformed", ERROR, "incomplete_stream"),
+        ("corrupt_encoding", ERROR, "invalid_encoding"),
         ("truncate", ERROR, "upstream_disconnected"),
         ("reset", ERROR, "upstream_disconnected"),
     ],
@@ -373,11 +374,17 @@ def test_broken_upstream_streams_end_with_one_final_record(
     record = feed.final(request_id)
     assert (record["state"], record["error_type"]) == (state, error_type)
     assert len([u for u in feed.updates(record["id"]) if u["state"] in FINAL_STATES]) == 1
-    if fault == "malformed":
+    if fault in ("malformed", "corrupt_encoding"):
         sent = upstream.exchange(request_id)
         assert hashlib.sha256(raw).hexdigest() == sent["sent_sha256"]
     # The proxy is still serving.
     assert httpx.post(f"{proxy.url}/v1/messages", json={"model": "m"}).status_code == 200
+
+
+def test_the_proxy_listens_on_loopback_only(proxy) -> None:
+    from tests.proxy import listening_addresses
+
+    assert listening_addresses(proxy.port) == {"127.0.0.1"}
 
 
 def test_claude_code_side_requests_pass_through_as_other(proxy, feed) -> None:
