@@ -202,7 +202,8 @@ class LiveToken:
                     )
 
     def _hello(self) -> dict[str, Any]:
-        return {"estimator": self.estimator.method}
+        # The counting method used for responses without usage; ready is false while tiktoken loads.
+        return {"estimator": self.estimator.method, "estimator_ready": self.estimator.loaded.is_set()}
 
     async def running(self) -> None:
         self._running = True

@@ -71,9 +71,20 @@ def assert_usage_matches(record: dict, input_tokens: int, output_tokens: int) ->
     )
 
 
-def expected_estimate(feed: FeedReader, text: str) -> int:
-    """What the proxy's estimator (named in the feed's hello) makes of ``text``."""
-    method = feed.messages[0]["estimator"]
+def estimator_method(proxy: Mitmdump) -> str:
+    """The counting method the proxy settled on, from a fresh hello once loading is over."""
+    from metrics.feed import iter_feed
+
+    for _ in range(100):
+        hello = next(iter_feed(str(proxy.socket_path), timeout=5))
+        if hello["estimator_ready"]:
+            return hello["estimator"]
+        time.sleep(0.1)
+    raise TimeoutError("the proxy's token estimator never finished loading")
+
+
+def expected_estimate(method: str, text: str) -> int:
+    """What the proxy's estimator makes of ``text``."""
     if method.startswith("tiktoken:"):
         import tiktoken
 
@@ -128,7 +139,8 @@ def test_anthropic_sdk_non_streaming(claude, feed) -> None:
 
 
 @pytest.mark.parametrize("include_usage", [True, False])
-def test_openai_chat_streaming(gpt, feed, include_usage: bool) -> None:
+def test_openai_chat_streaming(gpt, proxy, feed, include_usage: bool) -> None:
+    method = estimator_method(proxy)
     options = {"stream_options": {"include_usage": True}} if include_usage else {}
     stream = gpt.chat.completions.create(
         model="gpt-4o-mini",
@@ -154,7 +166,7 @@ def test_openai_chat_streaming(gpt, feed, include_usage: bool) -> None:
         assert all(c.usage is None for c in chunks)
         # No usage in the stream: counted from what streamed, and flagged as such.
         assert record["tokens_estimated"] is True
-        assert record["output_tokens"] == expected_estimate(feed, "".join(f" w{i}" for i in range(25)))
+        assert record["output_tokens"] == expected_estimate(method, "".join(f" w{i}" for i in range(25)))
         assert record["input_tokens"] >= 1
 
 
