@@ -41,13 +41,16 @@ class _Deflate:
 
     def __init__(self) -> None:
         self._inner: _Zlib | None = None
+        self._head = b""
 
     def decode(self, data: bytes) -> bytes:
         if self._inner is None:
-            if not data:
+            data = self._head + data
+            if len(data) < 2:  # the two header bytes may arrive one at a time
+                self._head = data
                 return b""
-            # A zlib header's first byte is 0x?8 with a valid check; otherwise assume raw deflate.
-            zlib_wrapped = len(data) >= 2 and data[0] & 0x0F == 8 and (data[0] << 8 | data[1]) % 31 == 0
+            # A zlib header: CM = 8 in the low nibble and the pair divisible by 31; else raw deflate.
+            zlib_wrapped = data[0] & 0x0F == 8 and (data[0] << 8 | data[1]) % 31 == 0
             self._inner = _Zlib(zlib.MAX_WBITS if zlib_wrapped else -zlib.MAX_WBITS)
         return self._inner.decode(data)
 

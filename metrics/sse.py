@@ -23,8 +23,15 @@ class SSEEvent:
 
 
 class SSEDecoder:
+    # A line longer than this is dropped (and counted) instead of buffered without bound:
+    # no real event comes near it, and a stream that never sends a newline must not eat memory.
+    MAX_LINE = 16 * 1024 * 1024
+
     def __init__(self) -> None:
-        self._buf = b""
+        self._pending: list[bytes] = []  # bytes of the line still waiting for its end
+        self._pending_len = 0
+        self._overlong = False  # inside a line that passed MAX_LINE: skip to its end
+        self.oversized_lines = 0
         self._bom_checked = False
         self._skip_lf = False  # the previous chunk ended in CR: a leading LF belongs to it
         self._event: str | None = None
@@ -32,27 +39,34 @@ class SSEDecoder:
         self._has_fields = False
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
-        if not chunk:
-            return []
-        if self._skip_lf:
+        if self._skip_lf and chunk:
             self._skip_lf = False
             if chunk[:1] == b"\n":
                 chunk = chunk[1:]
-        buf = self._buf + chunk if self._buf else chunk
+        if not chunk:
+            return []
         if not self._bom_checked:
-            if len(buf) < 3 and _BOM.startswith(buf):
-                self._buf = buf
+            chunk = self._strip_bom(chunk)
+            if not chunk:
                 return []
-            self._bom_checked = True
-            if buf.startswith(_BOM):
-                buf = buf[3:]
+        if b"\n" not in chunk and b"\r" not in chunk:
+            self._hold(chunk)  # no line ends here: keep it without copying what came before
+            return []
+        buf = b"".join(self._pending) + chunk if self._pending else chunk
+        self._pending = []
+        self._pending_len = 0
         if b"\r" in buf:
             lines = _LINE_END.split(buf)
             if buf.endswith(b"\r"):
                 self._skip_lf = True
         else:
             lines = buf.split(b"\n")
-        self._buf = lines.pop()
+        rest = lines.pop()
+        if self._overlong:
+            self._overlong = False
+            lines.pop(0)  # the end of the dropped line
+        if rest:
+            self._hold(rest)
         events: list[SSEEvent] = []
         for line in lines:
             event = self._line(line)
@@ -60,11 +74,34 @@ class SSEDecoder:
                 events.append(event)
         return events
 
+    def _hold(self, part: bytes) -> None:
+        if self._overlong:
+            return
+        self._pending.append(part)
+        self._pending_len += len(part)
+        if self._pending_len > self.MAX_LINE:
+            self._pending = []
+            self._pending_len = 0
+            self._overlong = True
+            self.oversized_lines += 1
+
+    def _strip_bom(self, chunk: bytes) -> bytes:
+        head = b"".join(self._pending) + chunk if self._pending else chunk
+        if len(head) < 3 and _BOM.startswith(head):
+            self._pending = [head]  # too short to tell yet
+            self._pending_len = len(head)
+            return b""
+        self._bom_checked = True
+        self._pending = []
+        self._pending_len = 0
+        return head[3:] if head.startswith(_BOM) else head
+
     def close(self) -> list[SSEEvent]:
         """End of stream: read a last line without terminator and flush a pending event."""
         events: list[SSEEvent] = []
-        if self._buf:
-            line, self._buf = self._buf, b""
+        if self._pending and not self._overlong:
+            line = b"".join(self._pending)
+            self._pending = []
             if not self._bom_checked and line.startswith(_BOM):
                 line = line[3:]
             self._line(line)

@@ -108,3 +108,26 @@ def test_final_event_without_newline_is_read_at_close() -> None:
 def test_invalid_utf8_does_not_raise() -> None:
     dispatched, _ = decode([b"data: \xff\xfe\n\n"])
     assert dispatched == [{"event": None, "data": "\ufffd\ufffd"}]
+
+
+def test_a_line_that_never_ends_is_dropped_not_buffered_without_bound(monkeypatch) -> None:
+    monkeypatch.setattr(SSEDecoder, "MAX_LINE", 1000)
+    decoder = SSEDecoder()
+    assert decoder.feed(b"data: " + b"x" * 600) == []
+    assert decoder.feed(b"x" * 600) == []  # past the limit: dropped
+    assert decoder._pending == [] and decoder.oversized_lines == 1
+    assert decoder.feed(b"x" * 5000) == []
+    events = decoder.feed(b"xx\n\ndata: after\n\n")
+    assert [e.data for e in events] == ["after"]
+
+
+def test_a_50_mb_event_is_dropped_while_it_streams_and_the_next_one_is_read() -> None:
+    decoder = SSEDecoder()
+    chunk = b"y" * 65536
+    decoder.feed(b"data: ")
+    held = 0
+    for _ in range(50 * 16):  # 50 MiB in 64 KiB chunks
+        assert decoder.feed(chunk) == []
+        held = max(held, decoder._pending_len)
+    assert held <= SSEDecoder.MAX_LINE and decoder.oversized_lines == 1
+    assert [e.data for e in decoder.feed(b"\n\ndata: next\n\n")] == ["next"]
