@@ -12,6 +12,7 @@ APIs. Each request may carry an ``x-fake`` header of ``key=value`` pairs separat
     status=N         answer with this HTTP status and the provider's error body
     fault=F          error_event | truncate | reset | stall | malformed | corrupt_encoding
     model=NAME       the model the response names (default: the request's)
+    stamp=1          each content event's text is its send time (time.time(), 6 decimals)
 
 ``GET /_fake/log`` returns what was received and sent per request (wall-clock times from this
 process, sha256 of the exact body bytes sent) so tests can compare with what the client saw.
@@ -48,11 +49,16 @@ def sse(data: dict[str, Any] | str, event: str | None = None) -> bytes:
     return f"{head}data: {payload}\n\n".encode()
 
 
-def words(n: int) -> list[str]:
-    return [f" w{i}" for i in range(n)]
+STAMP = b"@STAMP@@@@@@@@@@@"  # replaced by the send time (17 characters) with stamp=1
 
 
-def anthropic_stream(model: str, n: int, input_tokens: int, fault: str = "") -> Iterator[Event]:
+def words(n: int, stamp: bool = False) -> list[str]:
+    return [STAMP.decode()] * n if stamp else [f" w{i}" for i in range(n)]
+
+
+def anthropic_stream(
+    model: str, n: int, input_tokens: int, fault: str = "", stamp: bool = False
+) -> Iterator[Event]:
     usage = {
         "input_tokens": input_tokens,
         "cache_creation_input_tokens": 0,
@@ -77,7 +83,7 @@ def anthropic_stream(model: str, n: int, input_tokens: int, fault: str = "") -> 
         False,
     )
     yield sse({"type": "ping"}, "ping"), False
-    for i, word in enumerate(words(n)):
+    for i, word in enumerate(words(n, stamp)):
         if fault == "error_event" and i == n // 2:
             yield (
                 sse(
@@ -109,7 +115,7 @@ def anthropic_stream(model: str, n: int, input_tokens: int, fault: str = "") -> 
 
 
 def chat_stream(
-    model: str, n: int, input_tokens: int, include_usage: bool, fault: str = ""
+    model: str, n: int, input_tokens: int, include_usage: bool, fault: str = "", stamp: bool = False
 ) -> Iterator[Event]:
     def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> bytes:
         body = {
@@ -123,7 +129,7 @@ def chat_stream(
         return sse(body)
 
     yield chunk({"role": "assistant", "content": ""}), False
-    for i, word in enumerate(words(n)):
+    for i, word in enumerate(words(n, stamp)):
         if fault == "error_event" and i == n // 2:
             yield sse({"error": {"message": "The server had an error", "type": "server_error"}}), False
             return
@@ -153,7 +159,9 @@ def chat_stream(
     yield sse("[DONE]"), False
 
 
-def responses_stream(model: str, n: int, input_tokens: int, fault: str = "") -> Iterator[Event]:
+def responses_stream(
+    model: str, n: int, input_tokens: int, fault: str = "", stamp: bool = False
+) -> Iterator[Event]:
     response = {
         "id": "resp_fake",
         "object": "response",
@@ -177,7 +185,7 @@ def responses_stream(model: str, n: int, input_tokens: int, fault: str = "") -> 
         event("response.content_part.added", item_id="msg_fake", output_index=0, content_index=0, part=part),
         False,
     )
-    for i, word in enumerate(words(n)):
+    for i, word in enumerate(words(n, stamp)):
         if fault == "error_event" and i == n // 2:
             yield event("error", code="server_error", message="The server had an error"), False
             return
@@ -382,6 +390,7 @@ class _Reset(Exception):
 class FakeUpstream(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 256  # many clients connect at once in soaks and benchmarks
 
     def __init__(self, address: tuple[str, int], fixtures: Path | None) -> None:
         super().__init__(address, Handler)
@@ -498,6 +507,7 @@ class Handler(BaseHTTPRequestHandler):
         headers.update(
             {"anthropic-ratelimit-requests-remaining": "99", "x-ratelimit-remaining-tokens": "99000"}
         )
+        stamp = options.get("stamp") == "1"
         if not request.get("stream"):
             exchange.status = 200
             self._plain(
@@ -505,12 +515,12 @@ class Handler(BaseHTTPRequestHandler):
             )
             return
         if api == "messages":
-            events = list(anthropic_stream(model, n, input_tokens, fault))
+            events = list(anthropic_stream(model, n, input_tokens, fault, stamp))
         elif api == "chat_completions":
             include = bool((request.get("stream_options") or {}).get("include_usage"))
-            events = list(chat_stream(model, n, input_tokens, include, fault))
+            events = list(chat_stream(model, n, input_tokens, include, fault, stamp))
         else:
-            events = list(responses_stream(model, n, input_tokens, fault))
+            events = list(responses_stream(model, n, input_tokens, fault, stamp))
         self._stream(exchange, events, options, headers)
 
     def _fixture(self, exchange: Exchange, options: dict[str, str]) -> None:
@@ -566,6 +576,8 @@ class Handler(BaseHTTPRequestHandler):
                 time.sleep(pause)
             elif content and interval:
                 time.sleep(interval)
+            if content and STAMP in event:  # stamp=1: the send time, for lag measurements
+                event = event.replace(STAMP, b"%.6f" % time.time())
             data = encoder.encode(event)
             if fault == "reset" and index == len(events) // 2:
                 self.connection.setsockopt(

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from metrics.interpreter import Interpreter, Usage, as_int, as_str
+from metrics.interpreter import Interpreter, Usage, as_int, as_str, loads
 from metrics.sse import SSEEvent
 
 _USAGE_KEYS = ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
@@ -46,7 +45,7 @@ class AnthropicInterpreter(Interpreter):
         kind = event.event
         if kind == "ping" or not event.data:
             return False
-        data = json.loads(event.data)
+        data = loads(event.data)
         kind = data.get("type", kind)
         if kind == "content_block_delta":
             delta = data["delta"]

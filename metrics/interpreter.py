@@ -6,7 +6,18 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from metrics.sse import SSEEvent
+
+
+def loads(data: str | bytes) -> Any:
+    """JSON for the hot path: orjson (several times faster), the standard parser where orjson is
+    stricter than JSON allows (lone surrogate escapes, integers beyond 64 bits)."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return json.loads(data)
 
 
 @dataclass(slots=True)
@@ -65,7 +76,7 @@ class Interpreter:
     def on_body(self, body: bytes) -> None:
         """Take a whole non-streaming body (already content-decoded)."""
         try:
-            data = json.loads(body)
+            data = loads(body)
         except ValueError:
             self.facts.malformed_events += 1
             return

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from metrics.interpreter import Interpreter, Usage, as_int, as_str
+from metrics.interpreter import Interpreter, Usage, as_int, as_str, loads
 from metrics.sse import SSEEvent
 
 _DELTA_TEXT_KEYS = ("content", "reasoning_content", "reasoning", "refusal")
@@ -36,7 +35,7 @@ class OpenAIChatInterpreter(Interpreter):
             return False
         if not data_text:
             return False
-        data = json.loads(data_text)
+        data = loads(data_text)
         if not isinstance(data, dict):
             self.facts.malformed_events += 1
             return False

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from metrics.interpreter import Interpreter, Usage, as_int, as_str
+from metrics.interpreter import Interpreter, Usage, as_int, as_str, loads
 from metrics.sse import SSEEvent
 
 _TERMINAL = frozenset({"response.completed", "response.incomplete", "response.failed"})
@@ -26,7 +25,7 @@ class OpenAIResponsesInterpreter(Interpreter):
     def _event(self, event: SSEEvent) -> bool:
         if not event.data:
             return False
-        data = json.loads(event.data)
+        data = loads(event.data)
         if not isinstance(data, dict):
             self.facts.malformed_events += 1
             return False

@@ -69,9 +69,14 @@ class SSEDecoder:
             self._hold(rest)
         events: list[SSEEvent] = []
         for line in lines:
-            event = self._line(line)
-            if event is not None:
-                events.append(event)
+            # The two common lines inline (this runs for every event the proxy sees).
+            if line.startswith(b"data: "):
+                self._data.append(line[6:].decode("utf-8", "replace"))
+                self._has_fields = True
+            elif line:
+                self._line(line)
+            elif self._has_fields:
+                events.append(self._dispatch())
         return events
 
     def _hold(self, part: bytes) -> None:
@@ -113,6 +118,7 @@ class SSEDecoder:
         return events
 
     def _line(self, line: bytes) -> SSEEvent | None:
+        """One line of a field, a comment, or (empty) the end of an event."""
         if not line:
             return self._dispatch()
         if line[0] == 0x3A:  # ":" comment / keep-alive
@@ -132,7 +138,8 @@ class SSEDecoder:
     def _dispatch(self) -> SSEEvent | None:
         if not self._has_fields:
             return None
-        event = SSEEvent(self._event or None, "\n".join(self._data))
+        data = self._data
+        event = SSEEvent(self._event or None, data[0] if len(data) == 1 else "\n".join(data))
         self._event = None
         self._data = []
         self._has_fields = False

@@ -82,6 +82,7 @@ class RequestTracker:
         self._gaps: list[float] = []
         self._last_publish = t0
         self._first_unpublished = False
+        self._backlog: list[tuple[float, bytes]] = []
 
     # -- response -------------------------------------------------------------------------
     def on_response_headers(self, status: int, headers: Mapping[str, str], now: float) -> None:
@@ -107,19 +108,38 @@ class RequestTracker:
                 self._decode_error = str(exc)
 
     def on_chunk(self, data: bytes, now: float) -> bool:
-        """One chunk of a streamed body as it went over the wire. True when an update is due."""
+        """One chunk of a streamed body as it went over the wire. True when an update is due.
+
+        Until the first token every chunk is parsed at once: TTFT and its update must not wait.
+        After it, chunks are only noted with their arrival time and parsed in a batch when an
+        update is due or the stream ends. The metrics come out the same, and the proxy's event
+        loop pays a list append per chunk instead of a parse with cold caches in between.
+        """
+        if self._t_first is not None:
+            self._backlog.append((now, data))
+            return now - self._last_publish >= PUBLISH_INTERVAL_S
+        self._parse(data, now)
+        return self._first_unpublished
+
+    def _parse(self, data: bytes, now: float) -> None:
         if self._sse is None or self._decode_error is not None or self._decoder is None:
-            return False
+            return
         try:
             decoded = self._decoder.decode(data)
         except DecodeError as exc:
             self._decode_error = str(exc)
-            return False
+            return
         if decoded:
             self._take(self._sse.feed(decoded), now)
-        return self._first_unpublished or now - self._last_publish >= PUBLISH_INTERVAL_S
+
+    def flush(self) -> None:
+        """Parse the chunks noted since the last flush, each with its own arrival time."""
+        backlog, self._backlog = self._backlog, []
+        for now, data in backlog:
+            self._parse(data, now)
 
     def on_stream_end(self, now: float) -> None:
+        self.flush()
         if self._sse is not None and self._decode_error is None:
             self._take(self._sse.close(), now)
 
@@ -148,6 +168,7 @@ class RequestTracker:
     # -- publishing -----------------------------------------------------------------------
     def snapshot(self, now: float) -> Record:
         """The record as it stands mid-stream, with a live estimate of output and speed."""
+        self.flush()
         self._last_publish = now
         self._first_unpublished = False
         facts = self.interpreter.facts
@@ -172,6 +193,7 @@ class RequestTracker:
 
     def finish(self, now: float, estimator: TokenEstimator | None = None) -> Record:
         """The final record after the whole response arrived."""
+        self.flush()
         record = self.record
         facts = self.interpreter.facts
         record.duration_ms = _ms(now - self._t0)

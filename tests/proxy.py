@@ -97,6 +97,7 @@ class Mitmdump:
         sets: dict[str, str] | None = None,
         port: int | None = None,
         mode: str | None = None,
+        extra_args: tuple[str, ...] = (),
     ) -> None:
         self.port = port or free_port()
         self.socket_path = socket_path
@@ -109,6 +110,7 @@ class Mitmdump:
             mode or f"reverse:{upstream}@{self.port}",
             "--set",
             f"livetoken_socket={socket_path}",
+            *extra_args,
         ]
         for key, value in (sets or {}).items():
             args += ["--set", f"{key}={value}"]
