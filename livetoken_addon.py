@@ -203,7 +203,11 @@ class LiveToken:
 
     def _hello(self) -> dict[str, Any]:
         # The counting method used for responses without usage; ready is false while tiktoken loads.
-        return {"estimator": self.estimator.method, "estimator_ready": self.estimator.loaded.is_set()}
+        return {
+            "estimator": self.estimator.method,
+            "estimator_ready": self.estimator.loaded.is_set(),
+            "in_flight": len(self.trackers) + len(self._estimating),  # requests without a final record yet
+        }
 
     async def running(self) -> None:
         self._running = True

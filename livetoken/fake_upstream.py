@@ -4,7 +4,12 @@ Used by the tests, the benchmarks and the demo; it is the one part that stands i
 APIs. Each request may carry an ``x-fake`` header of ``key=value`` pairs separated by ``;``:
 
     fixture=NAME     replay ``NAME`` (.sse or .json) from --fixtures instead of synthesising
-    tokens=N         content events in a synthetic stream (default 20)
+    tokens=N         text deltas in a synthetic answer (default 20; every content event is a token)
+    thinking=N       Anthropic thinking deltas (and a signature) before the text
+    tool=NAME        a tool call after the text (name, then argument fragments)
+    cache_read=N     prompt tokens read from the cache (both providers)
+    cache_write=N    prompt tokens written to the cache (Anthropic)
+    reasoning=N      hidden reasoning tokens in OpenAI usage
     interval_ms=F    pause between content events (default 0)
     pause_ms=F       pause before the first content event, after the preamble went out at once
     chunk=N          split the (encoded) body into N-byte chunks instead of one chunk per event
@@ -13,6 +18,7 @@ APIs. Each request may carry an ``x-fake`` header of ``key=value`` pairs separat
     fault=F          error_event | truncate | reset | stall | malformed | corrupt_encoding
     model=NAME       the model the response names (default: the request's)
     stamp=1          each content event's text is its send time (time.time(), 6 decimals)
+    ratelimit=R      standard (default) | unified (Claude Code's plan headers) | none
 
 ``GET /_fake/log`` returns what was received and sent per request (wall-clock times from this
 process, sha256 of the exact body bytes sent) so tests can compare with what the client saw.
@@ -29,7 +35,6 @@ import sys
 import threading
 import time
 import zlib
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -38,265 +43,46 @@ from typing import Any
 import brotli
 import zstandard
 
-Event = tuple[bytes, bool]  # (wire bytes of one SSE event, is it a content event?)
+from livetoken.synthetic import STAMP, Event, Shape, api_of, body_for, error_body, stream_for
+
+# ratelimit=NAME: the rate-limit headers the response carries (Claude Code's plans send "unified").
+RATE_LIMITS = {
+    "standard": {
+        "anthropic-ratelimit-requests-remaining": "99",
+        "anthropic-ratelimit-tokens-remaining": "79000",
+        "x-ratelimit-remaining-requests": "499",
+        "x-ratelimit-remaining-tokens": "99000",
+    },
+    "unified": {
+        "anthropic-ratelimit-unified-status": "allowed",
+        "anthropic-ratelimit-unified-5h-status": "allowed",
+        "anthropic-ratelimit-unified-5h-utilization": "0.42",
+        "anthropic-ratelimit-unified-reset": "1796320000",
+        "anthropic-ratelimit-unified-representative-claim": "five_hour",
+    },
+    "none": {},
+}
+
+
+def shape_of(options: dict[str, str], request: dict[str, Any], body_len: int) -> Shape:
+    """The answer's shape from the x-fake options; the prompt counts as one token per 4 bytes."""
+    number = lambda key, default=0: int(options.get(key, default))  # noqa: E731
+    cache_read, cache_write = number("cache_read"), number("cache_write")
+    return Shape(
+        model=options.get("model") or request.get("model") or "fake-model",
+        tokens=number("tokens", 20),
+        input_tokens=max(1, body_len // 4) + cache_read + cache_write,
+        thinking=number("thinking"),
+        tool=options.get("tool", ""),
+        cache_read=cache_read,
+        cache_write=cache_write,
+        reasoning=number("reasoning"),
+        error_event=options.get("fault") == "error_event",
+        stamp=options.get("stamp") == "1",
+    )
 
 
 # -- synthetic bodies ----------------------------------------------------------------------
-
-
-def sse(data: dict[str, Any] | str, event: str | None = None) -> bytes:
-    payload = data if isinstance(data, str) else json.dumps(data, separators=(",", ":"))
-    head = f"event: {event}\n" if event else ""
-    return f"{head}data: {payload}\n\n".encode()
-
-
-STAMP = b"@STAMP@@@@@@@@@@@"  # replaced by the send time (17 characters) with stamp=1
-
-
-def words(n: int, stamp: bool = False) -> list[str]:
-    return [STAMP.decode()] * n if stamp else [f" w{i}" for i in range(n)]
-
-
-def anthropic_stream(
-    model: str, n: int, input_tokens: int, fault: str = "", stamp: bool = False
-) -> Iterator[Event]:
-    usage = {
-        "input_tokens": input_tokens,
-        "cache_creation_input_tokens": 0,
-        "cache_read_input_tokens": 0,
-        "output_tokens": 1,
-    }
-    message = {
-        "id": "msg_fake",
-        "type": "message",
-        "role": "assistant",
-        "model": model,
-        "content": [],
-        "stop_reason": None,
-        "usage": usage,
-    }
-    yield sse({"type": "message_start", "message": message}, "message_start"), False
-    yield (
-        sse(
-            {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
-            "content_block_start",
-        ),
-        False,
-    )
-    yield sse({"type": "ping"}, "ping"), False
-    for i, word in enumerate(words(n, stamp)):
-        if fault == "error_event" and i == n // 2:
-            yield (
-                sse(
-                    {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}, "error"
-                ),
-                False,
-            )
-            return
-        yield (
-            sse(
-                {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": word}},
-                "content_block_delta",
-            ),
-            True,
-        )
-    yield sse({"type": "content_block_stop", "index": 0}, "content_block_stop"), False
-    yield (
-        sse(
-            {
-                "type": "message_delta",
-                "delta": {"stop_reason": "end_turn", "stop_sequence": None},
-                "usage": {"output_tokens": n},
-            },
-            "message_delta",
-        ),
-        False,
-    )
-    yield sse({"type": "message_stop"}, "message_stop"), False
-
-
-def chat_stream(
-    model: str, n: int, input_tokens: int, include_usage: bool, fault: str = "", stamp: bool = False
-) -> Iterator[Event]:
-    def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> bytes:
-        body = {
-            "id": "chatcmpl-fake",
-            "object": "chat.completion.chunk",
-            "created": 0,
-            "model": model,
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-        }
-        body.update(extra)
-        return sse(body)
-
-    yield chunk({"role": "assistant", "content": ""}), False
-    for i, word in enumerate(words(n, stamp)):
-        if fault == "error_event" and i == n // 2:
-            yield sse({"error": {"message": "The server had an error", "type": "server_error"}}), False
-            return
-        yield chunk({"content": word}), True
-    yield chunk({}, "stop"), False
-    if include_usage:
-        usage = {
-            "prompt_tokens": input_tokens,
-            "completion_tokens": n,
-            "total_tokens": input_tokens + n,
-            "prompt_tokens_details": {"cached_tokens": 0},
-            "completion_tokens_details": {"reasoning_tokens": 0},
-        }
-        yield (
-            sse(
-                {
-                    "id": "chatcmpl-fake",
-                    "object": "chat.completion.chunk",
-                    "created": 0,
-                    "model": model,
-                    "choices": [],
-                    "usage": usage,
-                }
-            ),
-            False,
-        )
-    yield sse("[DONE]"), False
-
-
-def responses_stream(
-    model: str, n: int, input_tokens: int, fault: str = "", stamp: bool = False
-) -> Iterator[Event]:
-    response = {
-        "id": "resp_fake",
-        "object": "response",
-        "created_at": 0,
-        "status": "in_progress",
-        "model": model,
-        "output": [],
-        "usage": None,
-    }
-    seq = iter(range(1_000_000))
-
-    def event(kind: str, **body: Any) -> bytes:
-        return sse({"type": kind, "sequence_number": next(seq), **body}, kind)
-
-    yield event("response.created", response=response), False
-    yield event("response.in_progress", response=response), False
-    item = {"id": "msg_fake", "type": "message", "status": "in_progress", "role": "assistant", "content": []}
-    yield event("response.output_item.added", output_index=0, item=item), False
-    part = {"type": "output_text", "text": "", "annotations": []}
-    yield (
-        event("response.content_part.added", item_id="msg_fake", output_index=0, content_index=0, part=part),
-        False,
-    )
-    for i, word in enumerate(words(n, stamp)):
-        if fault == "error_event" and i == n // 2:
-            yield event("error", code="server_error", message="The server had an error"), False
-            return
-        yield (
-            event(
-                "response.output_text.delta", item_id="msg_fake", output_index=0, content_index=0, delta=word
-            ),
-            True,
-        )
-    text = "".join(words(n))
-    yield (
-        event("response.output_text.done", item_id="msg_fake", output_index=0, content_index=0, text=text),
-        False,
-    )
-    done = dict(
-        response,
-        status="completed",
-        output=[
-            {
-                **item,
-                "status": "completed",
-                "content": [{"type": "output_text", "text": text, "annotations": []}],
-            }
-        ],
-        usage={
-            "input_tokens": input_tokens,
-            "output_tokens": n,
-            "total_tokens": input_tokens + n,
-            "input_tokens_details": {"cached_tokens": 0},
-            "output_tokens_details": {"reasoning_tokens": 0},
-        },
-    )
-    yield event("response.completed", response=done), False
-
-
-def json_body(api: str, model: str, n: int, input_tokens: int) -> dict[str, Any]:
-    text = "".join(words(n))
-    if api == "messages":
-        return {
-            "id": "msg_fake",
-            "type": "message",
-            "role": "assistant",
-            "model": model,
-            "content": [{"type": "text", "text": text}],
-            "stop_reason": "end_turn",
-            "usage": {
-                "input_tokens": input_tokens,
-                "cache_creation_input_tokens": 0,
-                "cache_read_input_tokens": 0,
-                "output_tokens": n,
-            },
-        }
-    if api == "chat_completions":
-        return {
-            "id": "chatcmpl-fake",
-            "object": "chat.completion",
-            "created": 0,
-            "model": model,
-            "choices": [
-                {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
-            ],
-            "usage": {
-                "prompt_tokens": input_tokens,
-                "completion_tokens": n,
-                "total_tokens": input_tokens + n,
-            },
-        }
-    return {
-        "id": "resp_fake",
-        "object": "response",
-        "created_at": 0,
-        "status": "completed",
-        "model": model,
-        "output": [
-            {
-                "id": "msg_fake",
-                "type": "message",
-                "role": "assistant",
-                "status": "completed",
-                "content": [{"type": "output_text", "text": text, "annotations": []}],
-            }
-        ],
-        "usage": {"input_tokens": input_tokens, "output_tokens": n, "total_tokens": input_tokens + n},
-    }
-
-
-def error_body(api: str, status: int) -> dict[str, Any]:
-    kinds = {
-        429: "rate_limit_error",
-        529: "overloaded_error",
-        500: "api_error",
-        401: "authentication_error",
-        400: "invalid_request_error",
-    }
-    kind = kinds.get(status, "api_error")
-    if api == "messages":
-        return {"type": "error", "error": {"type": kind, "message": f"fake {status}"}}
-    return {"error": {"message": f"fake {status}", "type": kind, "code": None}}
-
-
-def api_of(path: str) -> str:
-    p = path.split("?", 1)[0].rstrip("/")
-    for suffix, api in (
-        ("/chat/completions", "chat_completions"),
-        ("/responses", "responses"),
-        ("/messages", "messages"),
-    ):
-        if p.endswith(suffix):
-            return api
-    return "other"
 
 
 # -- fixtures ------------------------------------------------------------------------------
@@ -480,14 +266,15 @@ class Handler(BaseHTTPRequestHandler):
         self, exchange: Exchange, options: dict[str, str], request: dict[str, Any], body_len: int
     ) -> None:
         api = api_of(self.path)
-        model = options.get("model") or request.get("model") or "fake-model"
-        n = int(options.get("tokens", 20))
-        input_tokens = max(1, body_len // 4)
-        fault = options.get("fault", "")
+        shape = shape_of(options, request, body_len)
         status = int(options.get("status", 200))
-        headers = {"request-id": f"req_fake_{exchange.id}", "x-request-id": f"req_fake_{exchange.id}"}
+        headers = {
+            "request-id": f"req_fake_{exchange.id}",
+            "x-request-id": f"req_fake_{exchange.id}",
+            **RATE_LIMITS.get(options.get("ratelimit", "standard"), {}),
+        }
         if "fixture" in options:
-            self._fixture(exchange, options)
+            self._fixture(exchange, options, headers)
             return
         if status >= 400:
             exchange.status = status
@@ -501,35 +288,22 @@ class Handler(BaseHTTPRequestHandler):
                 )
             self._plain(status, json.dumps(error_body(api, status)).encode(), "application/json", headers)
             return
+        exchange.status = 200
         if api == "other":
-            exchange.status = 200
             payload = (
-                {"input_tokens": input_tokens}
+                {"input_tokens": shape.input_tokens}
                 if "count_tokens" in self.path
-                else {"object": "list", "data": [{"id": model, "object": "model"}]}
+                else {"object": "list", "data": [{"id": shape.model, "object": "model"}]}
             )
             self._plain(200, json.dumps(payload).encode(), "application/json", headers)
             return
-        headers.update(
-            {"anthropic-ratelimit-requests-remaining": "99", "x-ratelimit-remaining-tokens": "99000"}
-        )
-        stamp = options.get("stamp") == "1"
         if not request.get("stream"):
-            exchange.status = 200
-            self._plain(
-                200, json.dumps(json_body(api, model, n, input_tokens)).encode(), "application/json", headers
-            )
+            self._plain(200, json.dumps(body_for(api, shape)).encode(), "application/json", headers)
             return
-        if api == "messages":
-            events = list(anthropic_stream(model, n, input_tokens, fault, stamp))
-        elif api == "chat_completions":
-            include = bool((request.get("stream_options") or {}).get("include_usage"))
-            events = list(chat_stream(model, n, input_tokens, include, fault, stamp))
-        else:
-            events = list(responses_stream(model, n, input_tokens, fault, stamp))
-        self._stream(exchange, events, options, headers)
+        include_usage = bool((request.get("stream_options") or {}).get("include_usage"))
+        self._stream(exchange, stream_for(api, shape, include_usage), options, headers)
 
-    def _fixture(self, exchange: Exchange, options: dict[str, str]) -> None:
+    def _fixture(self, exchange: Exchange, options: dict[str, str], headers: dict[str, str]) -> None:
         if self.server.fixtures is None:
             self._plain(500, b'{"error": "no --fixtures folder"}', "application/json")
             return
@@ -545,7 +319,7 @@ class Handler(BaseHTTPRequestHandler):
             )
             self._plain(exchange.status, body, content_type, headers)
             return
-        self._stream(exchange, fixture_events(path), options, {"request-id": f"req_fake_{exchange.id}"})
+        self._stream(exchange, fixture_events(path), options, headers)
 
     def _stream(
         self, exchange: Exchange, events: list[Event], options: dict[str, str], headers: dict[str, str]

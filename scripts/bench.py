@@ -9,7 +9,7 @@ LiveToken proxy. A direct run without any proxy gives the floor. For every conte
 upstream writes its send time into the event; the client notes when the chunk arrives:
 
 - lag: client receive time minus upstream send time, per chunk (median, p99), in ms;
-- CPU: the proxy's user+system CPU seconds per 1,000 chunks (from /proc/PID/stat).
+- CPU: the proxy's CPU seconds per 1,000 chunks, all threads (from /proc/PID/task/*/schedstat).
 
 Figures are medians over rounds. Machines here are shared and noisy: compare the ratios.
 """
@@ -35,20 +35,27 @@ sys.path.insert(0, str(ROOT))
 from tests.proxy import FakeUpstreamProcess, Mitmdump, free_port, port_open, wait_until  # noqa: E402
 
 STAMP = re.compile(rb'(?:"text"|"content"|"delta"):"(\d{10}\.\d{6})"')
-TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
+    """CPU time of all the process's threads, in seconds, at nanosecond resolution (schedstat)."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            total += int((task / "schedstat").read_text().split()[0])
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # a thread that just ended
+    return total / 1e9
 
 
 async def one_stream(port: int, path: str, fake: str, lags: list[float]) -> int:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     body = b'{"model":"bench","stream":true,"stream_options":{"include_usage":true}}'
-    writer.write(b"POST %s HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n"
-                 b"x-fake: %s\r\ncontent-length: %d\r\nconnection: close\r\n\r\n%s"
-                 % (path.encode(), fake.encode(), len(body), body))
+    writer.write(
+        b"POST %s HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n"
+        b"x-fake: %s\r\ncontent-length: %d\r\nconnection: close\r\n\r\n%s"
+        % (path.encode(), fake.encode(), len(body), body)
+    )
     await writer.drain()
     tail = b""
     seen = 0
@@ -60,7 +67,7 @@ async def one_stream(port: int, path: str, fake: str, lags: list[float]) -> int:
             lags.append((now - float(match.group(1))) * 1000.0)
             seen += 1
             end = match.end()
-        tail = buf[max(end, len(buf) - 64):]
+        tail = buf[max(end, len(buf) - 64) :]
     writer.close()
     return seen
 
@@ -85,7 +92,9 @@ def p(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))]
 
 
-def run_round(name: str, port: int, pid: int | None, args, concurrency: int, series: dict[str, Series]) -> None:
+def run_round(
+    name: str, port: int, pid: int | None, args, concurrency: int, series: dict[str, Series]
+) -> None:
     before = cpu_seconds(pid) if pid else 0.0
     lags, seen = asyncio.run(load(port, concurrency, args.chunks, args.interval_ms))
     after = cpu_seconds(pid) if pid else 0.0
@@ -112,20 +121,40 @@ def main() -> None:
     env = {"OPENAI_BASE_URL": f"{upstream.url}/v1", "ENABLE_CONSOLE": "false"}
     # Same flags for both proxies: quiet (no per-flow log lines) and lazy upstream connections,
     # which the LiveToken addon sets for itself.
-    livetoken = Mitmdump(upstream.url, tmp / "feed.sock", tmp / "livetoken.log", env=env,
-                         extra_args=("-q",)).wait_ready()
+    livetoken = Mitmdump(
+        upstream.url, tmp / "feed.sock", tmp / "livetoken.log", env=env, extra_args=("-q",)
+    ).wait_ready()
     noop_port = free_port()
-    noop = subprocess.Popen([str(Path(sys.executable).parent / "mitmdump"), "-q", "-s", "scripts/noop_stream_addon.py",
-                             "--listen-host", "127.0.0.1", "--set", "connection_strategy=lazy", "--mode", f"reverse:{upstream.url}@{noop_port}"],
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    noop = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "mitmdump"),
+            "-q",
+            "-s",
+            "scripts/noop_stream_addon.py",
+            "--listen-host",
+            "127.0.0.1",
+            "--set",
+            "connection_strategy=lazy",
+            "--mode",
+            f"reverse:{upstream.url}@{noop_port}",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     # The noop proxy has no OpenAI routing: every path goes to the same fake upstream anyway.
-    subscriber = subprocess.Popen([str(Path(sys.executable).parent / "livetoken"), "tail", "--socket",
-                                   str(tmp / "feed.sock")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subscriber = subprocess.Popen(
+        [str(Path(sys.executable).parent / "livetoken"), "tail", "--socket", str(tmp / "feed.sock")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     wait_until(lambda: port_open(noop_port), 30, "the no-op proxy")
     time.sleep(1)  # let the subscriber connect
     try:
-        print(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
-              f"Python {platform.python_version()}; {args.chunks} chunks per stream every {args.interval_ms} ms")
+        print(
+            f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
+            f"Python {platform.python_version()}; {args.chunks} chunks per stream every {args.interval_ms} ms"
+        )
         for concurrency in args.concurrency:
             series: dict[str, Series] = {}
             for r in range(args.rounds):
@@ -154,7 +183,8 @@ def report(concurrency: int, series: dict[str, Series]) -> None:
     cpu_ratios = [a / b for a, b in zip(lt.cpu_per_1k, no.cpu_per_1k, strict=True) if b]
     added_p50 = [a - b for a, b in zip(lt.lag_p50, no.lag_p50, strict=True)]
     added_p99 = [a - b for a, b in zip(lt.lag_p99, no.lag_p99, strict=True)]
-    print(f"  livetoken vs noop: CPU x{med(cpu_ratios):.3f} (rounds: {', '.join(f'{r:.3f}' for r in cpu_ratios)}); "
+    rounds = ", ".join(f"{r:.3f}" for r in cpu_ratios)
+    print(f"  livetoken vs noop: CPU x{med(cpu_ratios):.3f} (rounds: {rounds}); "
           f"added lag p50 {med(added_p50):+.3f} ms, p99 {med(added_p99):+.3f} ms")
 
 

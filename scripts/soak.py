@@ -183,6 +183,8 @@ def main() -> int:
     done.set()
     memory.append((elapsed, rss_kib(proxy.proc.pid)))
     alive = proxy.proc.poll() is None
+    # A fresh subscriber's hello says how many requests the proxy still tracks: none should leak.
+    in_flight = next(iter_feed(str(proxy.socket_path), timeout=5)).get("in_flight") if alive else None
     reader_dropped = counter.disconnected
     proxy.stop()
     upstream.stop()
@@ -203,6 +205,7 @@ def main() -> int:
         "doubled": len(doubled),
         "missing": len(missing),
         "proxy_alive": alive,
+        "in_flight_at_end": in_flight,
         "proxy_errors": len(errors),
         "reader_dropped": reader_dropped,
         "feed_messages_read": counter.messages,
@@ -221,6 +224,7 @@ def main() -> int:
         and alive
         and not errors
         and not report["reader_dropped"]
+        and in_flight == 0
     )
     report["ok"] = ok
     if args.json:

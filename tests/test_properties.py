@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import itertools
-import json
 import logging
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from livetoken.fake_upstream import anthropic_stream, chat_stream, encode_all, responses_stream
+from livetoken.fake_upstream import encode_all
+from livetoken.synthetic import Shape, stream_for
 from livetoken_addon import LiveToken
 from metrics.record import FINAL_STATES
 from tests import streams
@@ -36,44 +36,27 @@ SEMANTIC = (
 text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=12)
 
 
-def sse(data: dict, event: str | None = None) -> bytes:
-    head = f"event: {event}\n" if event else ""
-    return f"{head}data: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
-
-
 @st.composite
-def generated_stream(draw) -> tuple[str, bytes]:
-    """A valid stream of one of the three APIs with random (often multi-byte) text."""
+def generated_stream(draw) -> tuple[str, bytes, Shape]:
+    """A valid stream of one of the three APIs: random (often multi-byte) text, thinking, a tool
+    call, cached prompt tokens, hidden reasoning."""
     api = draw(st.sampled_from(["messages", "chat_completions", "responses"]))
-    pieces = draw(st.lists(text, min_size=0, max_size=15))
-    n, prompt = len(pieces), draw(st.integers(1, 10**6))
-    if api == "messages":
-        events = [e for e, _ in anthropic_stream("claude-x", 0, prompt)]
-        deltas = [
-            sse(
-                {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": p}},
-                "content_block_delta",
-            )
-            for p in pieces
-        ]
-        events = (
-            events[:3]
-            + deltas
-            + [events[3].replace(b'"output_tokens":0', b'"output_tokens":%d' % n)]
-            + events[4:]
-        )
-    elif api == "chat_completions":
-        events = [e for e, _ in chat_stream("gpt-x", 0, prompt, include_usage=True)]
-        deltas = [sse({"model": "gpt-x", "choices": [{"index": 0, "delta": {"content": p}}]}) for p in pieces]
-        events = events[:1] + deltas + events[1:]
-    else:
-        events = [e for e, _ in responses_stream("gpt-x", 0, prompt)]
-        deltas = [
-            sse({"type": "response.output_text.delta", "delta": p}, "response.output_text.delta")
-            for p in pieces
-        ]
-        events = events[:4] + deltas + events[4:]
-    return api, b"".join(events)
+    pieces = tuple(draw(st.lists(text, min_size=0, max_size=15)))
+    cache_read = draw(st.integers(0, 5000))
+    cache_write = draw(st.integers(0, 5000)) if api == "messages" else 0
+    shape = Shape(
+        model=draw(st.sampled_from(["claude-sonnet-4-5", "gpt-5", "m"])),
+        tokens=len(pieces),
+        text=pieces,
+        input_tokens=draw(st.integers(1, 10**6)) + cache_read + cache_write,
+        thinking=draw(st.integers(0, 5)) if api == "messages" else 0,
+        tool=draw(st.sampled_from(["", "get_weather"])),
+        tool_pieces=draw(st.integers(1, 5)),
+        cache_read=cache_read,
+        cache_write=cache_write,
+        reasoning=draw(st.integers(0, 300)) if api != "messages" else 0,
+    )
+    return api, b"".join(e for e, _ in stream_for(api, shape)), shape
 
 
 def fixture_streams() -> list[tuple[str, bytes]]:
@@ -131,9 +114,25 @@ def test_any_rechunking_of_recorded_streams_parses_like_the_whole_body(stream, e
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(stream=generated_stream(), encoding=st.sampled_from(ENCODINGS), sizes=chunk_sizes())
 def test_any_rechunking_of_generated_streams_parses_like_the_whole_body(stream, encoding, sizes) -> None:
-    api, body = stream
+    api, body, shape = stream
     whole, _ = stream_record(api, [body])
-    assert whole.state == "done"
+    # The whole body says what the shape put in it ...
+    assert (whole.state, whole.model, whole.output_tokens, whole.input_tokens, whole.cache_read_tokens) == (
+        "done",
+        shape.model,
+        shape.output_tokens,
+        shape.input_tokens,
+        shape.cache_read,
+    )
+    assert (
+        whole.stop_reason
+        == {
+            "messages": "tool_use" if shape.tool else "end_turn",
+            "chat_completions": "tool_calls" if shape.tool else "stop",
+            "responses": "completed",
+        }[api]
+    )
+    # ... and so does any re-chunking, plain or compressed.
     check_rechunking(api, body, encoding, sizes)
 
 

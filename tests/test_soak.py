@@ -32,6 +32,7 @@ def test_soak_loses_nothing_and_every_fault_ends_in_its_state() -> None:
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert (report["final_records"], report["doubled"], report["missing"]) == (300, 0, 0)
     assert report["proxy_alive"] and report["proxy_errors"] == 0 and not report["reader_dropped"]
+    assert report["in_flight_at_end"] == 0  # no request left half-tracked
     assert result.returncode == 0 and report["ok"]
     seen: dict[str, set[str]] = {}
     for outcome, count in report["outcomes"].items():
