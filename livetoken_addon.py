@@ -19,7 +19,7 @@ from typing import Any
 from mitmproxy import ctx, exceptions, http
 from mitmproxy.proxy import mode_specs
 
-from metrics.config import read_env
+from metrics.config import LOOP_ADVICE, OPTION_NAMES, OPTIONS, api_key_provider, parse_option, read_env
 from metrics.estimate import TokenEstimator
 from metrics.feed import FeedError, FeedPublisher, resolve_socket_path
 from metrics.record import ERROR, Record
@@ -30,6 +30,20 @@ from metrics.tracker import RequestTracker, read_request
 log = logging.getLogger("livetoken")
 
 _CLIENT_GONE = ("client disconnected", "client closed", "client cancel", "stream reset by client")
+# Words in mitmproxy's error message when the upstream could not be reached at all.
+_CONNECT_FAILED = (
+    "connect call failed",
+    "refused",
+    "resolve",
+    "name or service",
+    "nodename",
+    "unreachable",
+    "no route",
+    "timed out",
+    "timeout",
+    "certificate",
+    "tls handshake",
+)
 
 
 def guarded(hook: Callable[..., Any]) -> Callable[..., Any]:
@@ -74,49 +88,39 @@ class LiveToken:
     def load(self, loader: Any) -> None:
         env = read_env()
         self._env_errors = env.errors
-        loader.add_option(
-            "livetoken_anthropic_upstream",
-            str,
-            env.anthropic_upstream,
-            "Anthropic upstream base URL (default: ANTHROPIC_BASE_URL, else the reverse-mode target).",
-        )
-        loader.add_option(
-            "livetoken_openai_upstream",
-            str,
-            env.openai_upstream,
-            "OpenAI upstream base URL for /v1/chat/completions and /v1/responses "
-            "(default: OPENAI_BASE_URL, else https://api.openai.com).",
-        )
-        loader.add_option(
-            "livetoken_api_key",
-            str,
-            env.api_key,
-            "API key added to requests that carry no credential (default: API_KEY).",
-        )
-        loader.add_option(
-            "livetoken_console",
-            bool,
-            env.console,
-            "Log one summary line per finished request (default: ENABLE_CONSOLE).",
-        )
-        loader.add_option(
-            "livetoken_history",
-            int,
-            env.history,
-            "Records kept for new feed subscribers (default: MAX_HISTORY, else 100).",
-        )
-        loader.add_option(
-            "livetoken_socket",
-            str,
-            env.socket,
-            "Feed socket path (default: LIVETOKEN_SOCKET, else a per-user path).",
-        )
+        for spec in OPTIONS:
+            loader.add_option(spec.name, spec.type, spec.default(env), spec.help)
+        options = loader.master.options
+        self._check_set_values(options)
         # Eager mode dials the reverse target when a client connects, before any request: an
         # unreachable upstream then drops the client with no response and no record, and OpenAI
         # requests would dial Anthropic first. Lazy dials per request, to the right upstream.
-        options = loader.master.options
         if "connection_strategy" in options:
             options.update(connection_strategy="lazy")
+
+    @staticmethod
+    def _check_set_values(options: Any) -> None:
+        """``--set livetoken_…=`` values wait in mitmproxy until the script has declared its
+        options; a bad one would then fail the whole script silently and leave a plain proxy
+        running. Check them here and say what is wrong: mitmdump then stops at start-up."""
+        deferred = getattr(options, "deferred", {})
+        specs = {spec.name: spec for spec in OPTIONS}
+        for name in [n for n in deferred if n.startswith("livetoken")]:
+            raw = deferred[name]
+            value = " ".join(getattr(raw, "val", [raw])) if not isinstance(raw, str) else raw
+            if name not in OPTION_NAMES:
+                log.error(
+                    "livetoken: unknown option %s; LiveToken's options are %s",
+                    name,
+                    ", ".join(sorted(OPTION_NAMES)),
+                )
+                del deferred[name]
+                continue
+            try:
+                deferred[name] = parse_option(specs[name], value)
+            except ValueError as exc:
+                log.error("livetoken: --set %s=%s: %s", name, value, exc)
+                del deferred[name]
 
     def configure(self, updated: set[str]) -> None:
         try:
@@ -179,26 +183,20 @@ class LiveToken:
             except ValueError:
                 continue
             port = mode.listen_port(opts.listen_port)
-            host = mode.listen_host(opts.listen_host)
             if port is None:
                 continue
-            targets: list[tuple[str, Upstream]] = [
-                ("livetoken_openai_upstream (OPENAI_BASE_URL)", self.openai),
+            host = mode.listen_host(opts.listen_host)
+            targets: list[tuple[str, Upstream | None]] = [
+                ("livetoken_openai_upstream", self.openai),
+                ("livetoken_anthropic_upstream", self.anthropic),
             ]
-            if self.anthropic is not None:
-                targets.append(("livetoken_anthropic_upstream (ANTHROPIC_BASE_URL)", self.anthropic))
             if isinstance(mode, mode_specs.ReverseMode):
-                reverse_host, reverse_port = mode.address
-                targets.append(
-                    ("the --mode reverse target", Upstream("http", reverse_host, reverse_port, ""))
-                )
+                targets.append(("reverse", Upstream("http", *mode.address, "")))
             for name, upstream in targets:
-                if upstream is not None and upstream.is_address(host or "0.0.0.0", port):
+                if upstream is not None and upstream.is_address(host, port, resolve=True):
                     raise exceptions.OptionsError(
-                        f"livetoken: {name} points at this proxy itself "
-                        f"({upstream.host}:{upstream.port}); requests would loop. Set it to the "
-                        f"real API (e.g. unset ANTHROPIC_BASE_URL / OPENAI_BASE_URL in the proxy's "
-                        f"shell, or --set livetoken_openai_upstream=https://api.openai.com)."
+                        f"livetoken: {upstream.host}:{upstream.port} is this proxy itself, so requests "
+                        f"would loop. {LOOP_ADVICE[name]}"
                     )
 
     def _hello(self) -> dict[str, Any]:
@@ -220,7 +218,21 @@ class LiveToken:
             if loopback != opts.mode:
                 opts.update(mode=loopback)
                 log.info("livetoken: listening on loopback only; --listen-host 0.0.0.0 serves other machines")
+        self._log_routes()
         await self._start_feed()
+
+    def _log_routes(self) -> None:
+        anthropic = self.anthropic.url if self.anthropic else "the --mode reverse target"
+        log.info(
+            "livetoken: /v1/messages -> %s; /v1/chat/completions, /v1/responses -> %s",
+            anthropic,
+            self.openai.url if self.openai else "?",
+        )
+        key = ctx.options.livetoken_api_key
+        if key:
+            log.info(
+                "livetoken: API_KEY is added to %s requests that carry no credential", api_key_provider(key)
+            )
 
     async def _start_feed(self) -> None:
         if self.feed is not None:
@@ -232,6 +244,20 @@ class LiveToken:
             log.info("livetoken: feed on %s", self.feed.path)
 
     async def done(self) -> None:
+        # Shutting down (Ctrl-C) mid-stream: those requests end too, with one final record each.
+        for flow_id in list(self.trackers):
+            tracker = self.trackers.pop(flow_id)
+            self._published_final(
+                tracker.fail(
+                    time.monotonic(),
+                    "proxy_shutdown",
+                    "the proxy shut down before the response ended",
+                    aborted=True,
+                    estimator=self.estimator,
+                )
+            )
+        if self._estimating:
+            await asyncio.wait(self._estimating, timeout=2)
         if self.feed is not None:
             await self.feed.close()
 
@@ -278,9 +304,11 @@ class LiveToken:
         key = ctx.options.livetoken_api_key
         if not key or "x-api-key" in request.headers or "authorization" in request.headers:
             return
+        if provider != api_key_provider(key):
+            return  # never hand one provider's key to the other
         if provider == ANTHROPIC:
             request.headers["x-api-key"] = key
-        elif provider == OPENAI:
+        else:
             request.headers["authorization"] = f"Bearer {key}"
 
     # -- responses --------------------------------------------------------------------------
@@ -337,10 +365,12 @@ class LiveToken:
         aborted = any(marker in lowered for marker in _CLIENT_GONE)
         if aborted:
             error_type = "client_disconnected"
-        elif tracker.record.status is None:
+        elif tracker.record.status is not None:
+            error_type = "upstream_disconnected"
+        elif any(marker in lowered for marker in _CONNECT_FAILED):
             error_type = "upstream_unreachable"
         else:
-            error_type = "upstream_disconnected"
+            error_type = "proxy_error"  # mitmproxy refused the request itself (e.g. unsupported protocol)
         self._finish(
             tracker,
             lambda: tracker.fail(

@@ -70,3 +70,92 @@ def read_env(env: Mapping[str, str] | None = None) -> EnvDefaults:
         port=_int(env, "LIVETOKEN_PORT", DEFAULT_PORT, errors, 1),
         errors=errors,
     )
+
+
+# -- the addon's options ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OptionSpec:
+    name: str
+    type: type
+    env: str  # the seed's environment variable that gives the default
+    help: str
+
+    def default(self, env: EnvDefaults) -> object:
+        return getattr(env, self.name.removeprefix("livetoken_"))
+
+
+OPTIONS = (
+    OptionSpec(
+        "livetoken_anthropic_upstream",
+        str,
+        "ANTHROPIC_BASE_URL",
+        "Anthropic upstream base URL (default: ANTHROPIC_BASE_URL, else the --mode reverse target).",
+    ),
+    OptionSpec(
+        "livetoken_openai_upstream",
+        str,
+        "OPENAI_BASE_URL",
+        "OpenAI upstream base URL for /v1/chat/completions and /v1/responses "
+        "(default: OPENAI_BASE_URL, else https://api.openai.com).",
+    ),
+    OptionSpec(
+        "livetoken_api_key",
+        str,
+        "API_KEY",
+        "API key added to requests that carry no credential of their own: an sk-ant- key to "
+        "Anthropic requests, any other key to OpenAI requests (default: API_KEY).",
+    ),
+    OptionSpec(
+        "livetoken_console",
+        bool,
+        "ENABLE_CONSOLE",
+        "Log one summary line per finished request (default: ENABLE_CONSOLE, else true).",
+    ),
+    OptionSpec(
+        "livetoken_history",
+        int,
+        "MAX_HISTORY",
+        "Records kept for new feed subscribers (default: MAX_HISTORY, else 100).",
+    ),
+    OptionSpec(
+        "livetoken_socket",
+        str,
+        "LIVETOKEN_SOCKET",
+        "Feed socket path (default: LIVETOKEN_SOCKET, else a per-user path).",
+    ),
+)
+OPTION_NAMES = frozenset(spec.name for spec in OPTIONS)
+
+
+def parse_option(spec: OptionSpec, raw: str) -> object:
+    """A ``--set NAME=VALUE`` string as the option's type; ValueError says what is wrong."""
+    if spec.type is bool:
+        return parse_bool(raw)
+    if spec.type is int:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ValueError(f"expected a whole number, not {raw!r}") from None
+        if value < 1:
+            raise ValueError(f"expected a number of at least 1, not {value}")
+        return value
+    return raw
+
+
+def api_key_provider(key: str) -> str:
+    """Which provider an ``API_KEY`` belongs to: Anthropic keys start with ``sk-ant-``."""
+    return "anthropic" if key.startswith("sk-ant-") else "openai"
+
+
+LOOP_ADVICE = {
+    "livetoken_anthropic_upstream": "ANTHROPIC_BASE_URL (or --set livetoken_anthropic_upstream) names "
+    "this proxy: clients need it, the proxy must not have it. Unset it in the proxy's shell, or "
+    "--set livetoken_anthropic_upstream=https://api.anthropic.com",
+    "livetoken_openai_upstream": "OPENAI_BASE_URL (or --set livetoken_openai_upstream) names this proxy: "
+    "clients need it, the proxy must not have it. Unset it in the proxy's shell, or "
+    "--set livetoken_openai_upstream=https://api.openai.com",
+    "reverse": "the --mode reverse: target is this proxy's own address; give the real API, e.g. "
+    "--mode reverse:https://api.anthropic.com@7357",
+}

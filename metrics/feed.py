@@ -9,6 +9,7 @@ The client helpers below are what ``livetoken tail``, the TUI and user scripts u
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import errno
 import logging
@@ -84,8 +85,9 @@ def bind_socket(path: str) -> socket.socket:
 
 
 def _check_private_dir(directory: str, path: str, hint: str) -> None:
-    # Our own default folder must be ours alone; a folder the user named is their business.
-    if os.path.basename(directory).startswith("livetoken"):
+    # The default folder (in /tmp when there is no XDG_RUNTIME_DIR) must be ours alone, or another
+    # user could read the feed or plant a socket; a folder the user named is their business.
+    if directory == os.path.dirname(default_socket_path()):
         info = os.lstat(directory)
         if info.st_uid != os.getuid() or stat.S_IMODE(info.st_mode) & 0o077:
             raise FeedError(f"{directory} is not private to this user (owner or mode); remove it or {hint}")
@@ -149,6 +151,7 @@ class FeedPublisher:
         self._subscribers: set[_Subscriber] = set()
         # id -> (packed message, final?) in order of arrival; what a new subscriber is sent.
         self._records: OrderedDict[str, tuple[bytes, bool]] = OrderedDict()
+        self._inode: int | None = None
 
     @property
     def subscribers(self) -> int:
@@ -158,6 +161,14 @@ class FeedPublisher:
         """Claim the socket now, so a bad path stops start-up with a clear message."""
         if self._sock is None:
             self._sock = bind_socket(self.path)
+            self._inode = os.stat(self.path).st_ino
+            # A start-up that fails later (port in use …) must not leave a dead socket behind.
+            atexit.register(self._unlink)
+
+    def _unlink(self) -> None:
+        with contextlib.suppress(OSError):
+            if os.stat(self.path).st_ino == self._inode:  # still ours, not a newer proxy's
+                os.unlink(self.path)
 
     async def start(self) -> None:
         self.bind()
@@ -176,8 +187,7 @@ class FeedPublisher:
         elif self._sock is not None:
             self._sock.close()
         self._server = self._sock = None
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.path)
+        self._unlink()
 
     def publish(self, record: Record) -> None:
         data = pack(record.to_message())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -60,14 +61,34 @@ class Upstream:
             prefix = prefix[:-3]
         return cls(parts.scheme, parts.hostname, port, prefix)
 
+    @property
+    def url(self) -> str:
+        default = {"http": 80, "https": 443}[self.scheme]
+        port = "" if self.port == default else f":{self.port}"
+        return f"{self.scheme}://{self.host}{port}{self.prefix}"
+
     def path_for(self, path: str) -> str:
         return self.prefix + path if self.prefix else path
 
-    def is_address(self, host: str, port: int) -> bool:
-        """Does this upstream point at host:port (the proxy's own listen address)?"""
-        return port == self.port and _same_host(self.host, host)
+    def is_address(self, host: str, port: int, resolve: bool = False) -> bool:
+        """Does this upstream point at host:port (the proxy's own listen address)?
+
+        With ``resolve``, names are looked up, so a hostname or IP of this machine counts too;
+        only worth the DNS query when the ports match.
+        """
+        if port != self.port:
+            return False
+        if _same_host(self.host, host):
+            return True
+        if not resolve:
+            return False
+        targets = resolve_host(self.host)
+        if host in _ALL_INTERFACES:
+            return any(is_own_address(ip) for ip in targets)
+        return bool(targets & resolve_host(host))
 
 
+_ALL_INTERFACES = frozenset({"", "*", "0.0.0.0", "::", "[::]"})
 _LOCAL_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
 
 
@@ -79,6 +100,25 @@ def _is_local(host: str) -> bool:
     except ValueError:
         return False
     return address.is_loopback or address.is_unspecified
+
+
+def resolve_host(host: str) -> set[str]:
+    """The IP addresses a name stands for (empty when it does not resolve)."""
+    try:
+        return {info[4][0] for info in socket.getaddrinfo(host.strip("[]"), None, proto=socket.IPPROTO_TCP)}
+    except (OSError, UnicodeError):
+        return set()
+
+
+def is_own_address(ip: str) -> bool:
+    """Is ``ip`` one of this machine's addresses? Only a local address can be bound."""
+    family = socket.AF_INET6 if ":" in ip else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((ip, 0))
+        except OSError:
+            return False
+    return True
 
 
 def _same_host(a: str, b: str) -> bool:

@@ -152,20 +152,30 @@ def test_forward_mode_leaves_the_destination_alone(harness) -> None:
     assert (published[-1]["provider"], published[-1]["api"]) == ("openai", "other")
 
 
-def test_api_key_is_added_only_where_no_credential_is_present(harness) -> None:
+@pytest.mark.parametrize(
+    ("key", "gets_it", "header", "value"),
+    [
+        ("sk-ant-api03-secret", "/v1/messages", "x-api-key", "sk-ant-api03-secret"),
+        ("sk-proj-secret", "/v1/chat/completions", "authorization", "Bearer sk-proj-secret"),
+    ],
+)
+def test_api_key_goes_only_to_its_provider_and_only_without_a_credential(
+    harness, key, gets_it, header, value
+) -> None:
     addon, tctx, published = harness
-    tctx.configure(addon, livetoken_api_key="sk-secret-key")
-    bare = make_flow("/v1/messages")
-    addon.request(bare)
-    assert bare.request.headers["x-api-key"] == "sk-secret-key"
-    openai = make_flow("/v1/chat/completions")
-    addon.request(openai)
-    assert openai.request.headers["authorization"] == "Bearer sk-secret-key"
-    own = make_flow("/v1/messages", headers=[(b"authorization", b"Bearer sk-ant-oat01-mine")])
+    tctx.configure(addon, livetoken_api_key=key)
+    for path in ("/v1/messages", "/v1/chat/completions", "/v1/responses"):
+        flow = make_flow(path)
+        addon.request(flow)
+        added = {h for h in ("x-api-key", "authorization") if h in flow.request.headers}
+        if path == gets_it or (gets_it != "/v1/messages" and path == "/v1/responses"):
+            assert flow.request.headers[header] == value
+        else:
+            assert added == set(), path  # one provider's key never goes to the other
+    own = make_flow(gets_it, headers=[(b"authorization", b"Bearer mine")])
     addon.request(own)
-    assert "x-api-key" not in own.request.headers
-    assert own.request.headers["authorization"] == "Bearer sk-ant-oat01-mine"
-    assert "sk-" not in repr(published)
+    assert own.request.headers["authorization"] == "Bearer mine" and "x-api-key" not in own.request.headers
+    assert "secret" not in repr(published)
 
 
 def test_non_streaming_body_and_non_json_request(harness) -> None:
@@ -246,27 +256,34 @@ def test_summary_line_per_finished_request_unless_disabled(harness, caplog) -> N
 
 
 @pytest.mark.parametrize(
-    "options",
+    ("options", "advice"),
     [
-        {"mode": ["reverse:http://127.0.0.1:7357@7357"]},
-        {
-            "mode": ["reverse:https://api.anthropic.com@7357"],
-            "livetoken_openai_upstream": "http://localhost:7357/v1",
-        },
-        {
-            "mode": ["reverse:https://api.anthropic.com@7357"],
-            "livetoken_anthropic_upstream": "http://127.0.0.1:7357",
-        },
+        ({"mode": ["reverse:http://127.0.0.1:7357@7357"]}, "--mode reverse: target"),
+        (
+            {
+                "mode": ["reverse:https://api.anthropic.com@7357"],
+                "livetoken_openai_upstream": "http://localhost:7357/v1",
+            },
+            "OPENAI_BASE_URL",
+        ),
+        (
+            {
+                "mode": ["reverse:https://api.anthropic.com@7357"],
+                "livetoken_anthropic_upstream": "http://127.0.0.1:7357",
+            },
+            "ANTHROPIC_BASE_URL",
+        ),
     ],
 )
-def test_an_upstream_that_is_the_proxy_itself_is_refused(harness, options, caplog) -> None:
+def test_an_upstream_that_is_the_proxy_itself_is_refused(harness, options, advice, caplog) -> None:
     addon, tctx, _ = harness
-    # At start-up: one error line, which makes mitmdump exit (see test_e2e for the real exit).
+    # At start-up: one error line naming the culprit, which makes mitmdump exit (see test_e2e).
     tctx.configure(addon, **options)
-    assert_one_error_line(caplog, "points at this proxy itself")
+    assert_one_error_line(caplog, "is this proxy itself")
+    assert advice in caplog.records[-1].getMessage()
     # At run time: the change is refused and rolled back.
     addon._running = True
-    with pytest.raises(exceptions.OptionsError, match="points at this proxy itself"):
+    with pytest.raises(exceptions.OptionsError, match="is this proxy itself"):
         tctx.configure(addon, **options)
 
 

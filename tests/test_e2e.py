@@ -462,14 +462,23 @@ def test_unreachable_upstream_gives_502_and_an_error_record(short_tmp: Path) -> 
         proxy.stop()
 
 
-@pytest.mark.parametrize(
-    ("how", "message"),
-    [
-        ("reverse_to_itself", "points at this proxy itself"),
-        ("anthropic_base_url_is_the_proxy", "ANTHROPIC_BASE_URL"),
-        ("socket_path_is_a_file", "not a socket"),
-    ],
-)
+def machine_name_loops() -> bool:
+    from metrics.routing import is_own_address, resolve_host
+
+    return any(is_own_address(ip) for ip in resolve_host(socket.gethostname()))
+
+
+MISCONFIGURATIONS = {
+    "reverse_to_itself": "is this proxy itself",
+    "anthropic_base_url_is_the_proxy": "ANTHROPIC_BASE_URL",
+    "base_url_is_the_machine_name": "is this proxy itself",
+    "socket_path_is_a_file": "not a socket",
+    "bad_set_value": "livetoken_history=abc: expected a whole number",
+    "misspelt_option": "unknown option livetoken_histroy",
+}
+
+
+@pytest.mark.parametrize(("how", "message"), MISCONFIGURATIONS.items())
 def test_misconfiguration_stops_start_up_with_a_message(short_tmp: Path, how: str, message: str) -> None:
     port = free_port()
     kwargs: dict = {"port": port}
@@ -478,6 +487,16 @@ def test_misconfiguration_stops_start_up_with_a_message(short_tmp: Path, how: st
         upstream = f"http://127.0.0.1:{port}"
     elif how == "anthropic_base_url_is_the_proxy":
         kwargs["env"] = {"ANTHROPIC_BASE_URL": f"http://127.0.0.1:{port}"}
+    elif how == "base_url_is_the_machine_name":
+        if not machine_name_loops():
+            pytest.skip(
+                f"this machine's name {socket.gethostname()!r} does not resolve to one of its addresses"
+            )
+        kwargs["env"] = {"ANTHROPIC_BASE_URL": f"http://{socket.gethostname()}:{port}"}
+    elif how == "bad_set_value":
+        kwargs["sets"] = {"livetoken_history": "abc"}
+    elif how == "misspelt_option":
+        kwargs["sets"] = {"livetoken_histroy": "5"}
     else:
         (short_tmp / "feed.sock").write_text("in the way")
     proxy = start(short_tmp, upstream, **kwargs)
@@ -487,6 +506,46 @@ def test_misconfiguration_stops_start_up_with_a_message(short_tmp: Path, how: st
         assert "Traceback" not in proxy.log()
     finally:
         proxy.stop()
+
+
+def test_a_request_mitmproxy_refuses_is_a_proxy_error(short_tmp: Path) -> None:
+    """A forward proxy asked for its own address: mitmproxy refuses; the record says so."""
+    port = free_port()
+    proxy = start(short_tmp, "", mode=f"regular@{port}", port=port).wait_ready()
+    try:
+        reader = FeedReader(proxy.socket_path)
+        with httpx.Client(proxy=f"http://127.0.0.1:{port}", timeout=10) as client:
+            assert client.get(f"http://127.0.0.1:{port}/v1/models").status_code == 502
+        record = reader.wait_for(lambda m: m.get("state") in FINAL_STATES, what="final record")
+        assert (record["state"], record["error_type"]) == (ERROR, "proxy_error")
+        assert "destination unknown" in record["error_message"]
+    finally:
+        proxy.stop()
+
+
+def test_shutting_down_mid_stream_ends_the_request_with_a_record(upstream, short_tmp: Path) -> None:
+    import signal
+
+    proxy = start(short_tmp, upstream.url).wait_ready()
+    reader = FeedReader(proxy.socket_path)
+    with httpx.Client(timeout=30) as client:
+        try:
+            with client.stream(
+                "POST",
+                f"{proxy.url}/v1/messages",
+                json={"model": "m", "stream": True},
+                headers={"x-fake": "tokens=200;interval_ms=20"},
+            ) as response:
+                for i, _ in enumerate(response.iter_raw()):  # the client keeps reading ...
+                    if i == 0:
+                        reader.wait_for(lambda m: m.get("chunks", 0) > 0, what="first token")
+                        proxy.proc.send_signal(signal.SIGINT)  # ... while the proxy goes away
+        except httpx.HTTPError:
+            pass
+    record = reader.wait_for(lambda m: m.get("state") in FINAL_STATES, what="final record")
+    assert (record["state"], record["error_type"]) == (ABORTED, "proxy_shutdown")
+    assert proxy.proc.wait(10) is not None
+    proxy.stop()
 
 
 def test_forward_proxy_mode(upstream, short_tmp: Path) -> None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import socket
 import stat
+import tempfile
 import threading
 from pathlib import Path
 
@@ -158,3 +160,27 @@ def test_a_socket_that_is_not_a_feed_is_reported(short_tmp: Path) -> None:
 def test_missing_feed_is_a_clear_error(short_tmp: Path) -> None:
     with pytest.raises(FeedError, match="no proxy is listening"):
         list(iter_feed(str(short_tmp / "nothing.sock"), timeout=1))
+
+
+def test_a_folder_the_user_names_is_theirs(tmp_path: Path) -> None:
+    # A checkout called "livetoken-…" with mode 755 is fine for a socket the user asked for.
+    folder = Path(tempfile.mkdtemp(prefix="livetoken-", dir="/tmp"))
+    try:
+        os.chmod(folder, 0o755)
+        bind_socket(str(folder / "feed.sock")).close()
+    finally:
+        shutil.rmtree(folder)
+
+
+def test_the_default_folder_must_be_private(monkeypatch) -> None:
+    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
+    folder = Path(tempfile.mkdtemp(prefix="lt-tmp-", dir="/tmp"))
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    try:
+        shared = folder / f"livetoken-{os.getuid()}"
+        shared.mkdir(mode=0o777)
+        os.chmod(shared, 0o777)
+        with pytest.raises(FeedError, match="not private"):
+            bind_socket(default_socket_path())
+    finally:
+        shutil.rmtree(folder)
