@@ -23,7 +23,7 @@ from metrics.config import LOOP_ADVICE, OPTION_NAMES, OPTIONS, api_key_provider,
 from metrics.estimate import TokenEstimator
 from metrics.feed import FeedError, FeedPublisher, resolve_socket_path
 from metrics.record import ERROR, Record
-from metrics.routing import ANTHROPIC, OPENAI, Upstream, classify
+from metrics.routing import ANTHROPIC, OPENAI, Upstream, classify, is_loopback
 from metrics.summary import summary_line
 from metrics.tracker import RequestTracker, read_request
 
@@ -152,6 +152,7 @@ class LiveToken:
         except ValueError as exc:
             raise exceptions.OptionsError(f"livetoken: {exc}") from exc
         self._refuse_self_loop()
+        self._refuse_shared_key()
         if self.feed is None or "livetoken_socket" in updated:
             self._open_feed(resolve_socket_path(opts.livetoken_socket))
         self.feed.history = opts.livetoken_history
@@ -198,6 +199,22 @@ class LiveToken:
                         f"livetoken: {upstream.host}:{upstream.port} is this proxy itself, so requests "
                         f"would loop. {LOOP_ADVICE[name]}"
                     )
+
+    def _refuse_shared_key(self) -> None:
+        """API_KEY spends the user's money for anyone who reaches the port: loopback only, unless asked."""
+        opts = ctx.options
+        if not opts.livetoken_api_key or opts.livetoken_allow_remote_key:
+            return
+        for spec in opts.mode:
+            try:
+                host = mode_specs.ProxyMode.parse(spec).listen_host(opts.listen_host)
+            except ValueError:
+                continue
+            if host and not is_loopback(host):
+                raise exceptions.OptionsError(
+                    f"livetoken: API_KEY is set and the proxy listens on {host}, so anyone who reaches it "
+                    "would spend your key. Listen on 127.0.0.1, or --set livetoken_allow_remote_key=true."
+                )
 
     def _hello(self) -> dict[str, Any]:
         # The counting method used for responses without usage; ready is false while tiktoken loads.

@@ -1,24 +1,101 @@
-"""``livetoken``: command-line entry point."""
+"""``livetoken``: the proxy and the live table in one terminal, a demo, a headless proxy, the feed."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
+from livetoken.launcher import LaunchError, Proxy, ProxySettings, state_dir
 from livetoken.tail import tail
+from metrics.config import DEFAULT_ANTHROPIC_UPSTREAM, read_env
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="livetoken", description="Live monitor for LLM API traffic.")
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(
+        prog="livetoken",
+        description="Live monitor for LLM API traffic. Without a command: the proxy and "
+        "the live table in this terminal.",
+    )
+    proxy_options = argparse.ArgumentParser(add_help=False)
+    proxy_options.add_argument("--port", type=int, help="listen port (default: LIVETOKEN_PORT, else 7357)")
+    proxy_options.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="listen address (default 127.0.0.1; 0.0.0.0 serves other machines)",
+    )
+    proxy_options.add_argument("--socket", help="feed socket (default: LIVETOKEN_SOCKET, else per-user path)")
+    proxy_options.add_argument(
+        "--allow-remote-key", action="store_true", help="allow API_KEY while listening beyond loopback"
+    )
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("run", parents=[proxy_options], help="the proxy and the live table (the default)")
+    commands.add_parser(
+        "demo",
+        parents=[proxy_options],
+        help="the same with a local fake API and demo traffic: no key, no network",
+    )
+    commands.add_parser("proxy", parents=[proxy_options], help="the proxy alone, logging to this terminal")
     p_tail = commands.add_parser("tail", help="print the feed as JSON lines (one per update)")
     p_tail.add_argument("--socket", help="feed socket (default: LIVETOKEN_SOCKET, else per-user path)")
     p_tail.add_argument("--final", action="store_true", help="only final records (done, error, aborted)")
     p_tail.add_argument("--hello", action="store_true", help="also print the feed's hello message")
     p_tail.add_argument(
-        "--once", action="store_true", help="exit when the proxy goes away instead of waiting for it"
+        "--once", action="store_true", help="exit when the proxy goes away instead of waiting"
     )
+    parser.set_defaults(command="run", port=None, host="127.0.0.1", socket=None, allow_remote_key=False)
     return parser
+
+
+def settings_from(args: argparse.Namespace, log_name: str | None) -> ProxySettings:
+    env = read_env()
+    if env.errors:
+        raise LaunchError("; ".join(env.errors))
+    return ProxySettings(
+        port=args.port or env.port,
+        host=args.host,
+        anthropic_upstream=env.anthropic_upstream or DEFAULT_ANTHROPIC_UPSTREAM,
+        openai_upstream=env.openai_upstream,
+        socket=args.socket or "",
+        log_path=state_dir() / log_name if log_name else None,
+        api_key=env.api_key,
+        allow_remote_key=args.allow_remote_key,
+    )
+
+
+def run_with_table(settings: ProxySettings, demo: bool) -> int:
+    from livetoken.demo import Demo
+    from tui.app import LiveTokenApp
+
+    fake = Demo() if demo else None
+    if fake is not None:
+        settings.anthropic_upstream = fake.upstream_url
+        settings.openai_upstream = fake.upstream_url + "/v1"
+    proxy = None
+    try:
+        proxy = Proxy(settings).wait_ready()
+        if fake is not None:
+            fake.start_traffic(settings.port)
+        app = LiveTokenApp(settings.socket_path)
+        app.title = "LiveToken demo" if demo else "LiveToken"
+        app.sub_title = f"proxy {settings.url} · log {settings.log_path}"
+        app.run()
+    finally:
+        if fake is not None:
+            fake.stop()
+        if proxy is not None:
+            proxy.stop()
+    print(f"LiveToken stopped. The proxy's log: {settings.log_path}")
+    return 0
+
+
+def run_headless(settings: ProxySettings) -> int:
+    proxy = Proxy(settings)
+    print(f"LiveToken proxy on {settings.url}, feed {settings.socket_path}  (Ctrl-C stops it)", flush=True)
+    try:
+        return proxy.process.wait()
+    except KeyboardInterrupt:
+        proxy.stop()
+        return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,12 +103,18 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "tail":
             return tail(args.socket, final_only=args.final, hello=args.hello, follow=not args.once)
+        if args.command == "proxy":
+            return run_headless(settings_from(args, None))
+        demo = args.command == "demo"
+        return run_with_table(settings_from(args, "demo-proxy.log" if demo else "proxy.log"), demo)
+    except LaunchError as exc:
+        print(f"livetoken: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # `livetoken tail | head` closed the pipe
         sys.stderr.close()
         return 0
-    return 0
 
 
 if __name__ == "__main__":

@@ -83,7 +83,7 @@ class OptionSpec:
     help: str
 
     def default(self, env: EnvDefaults) -> object:
-        return getattr(env, self.name.removeprefix("livetoken_"))
+        return getattr(env, self.name.removeprefix("livetoken_"), False)
 
 
 OPTIONS = (
@@ -124,6 +124,12 @@ OPTIONS = (
         str,
         "LIVETOKEN_SOCKET",
         "Feed socket path (default: LIVETOKEN_SOCKET, else a per-user path).",
+    ),
+    OptionSpec(
+        "livetoken_allow_remote_key",
+        bool,
+        "",
+        "Allow API_KEY while listening beyond loopback: anyone who reaches the port spends the key.",
     ),
 )
 OPTION_NAMES = frozenset(spec.name for spec in OPTIONS)

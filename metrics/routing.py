@@ -102,6 +102,15 @@ def _is_local(host: str) -> bool:
     return address.is_loopback or address.is_unspecified
 
 
+def is_loopback(host: str) -> bool:
+    if host.lower() in _LOCAL_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def resolve_host(host: str) -> set[str]:
     """The IP addresses a name stands for (empty when it does not resolve)."""
     try:

@@ -300,3 +300,12 @@ def test_environment_misconfiguration_is_reported(monkeypatch, short_tmp: Path, 
     with taddons.context(addon) as tctx:
         tctx.configure(addon, livetoken_socket=str(short_tmp / "feed.sock"))
     assert_one_error_line(caplog, "MAX_HISTORY")
+
+
+def test_api_key_beyond_loopback_needs_an_explicit_yes(harness, caplog) -> None:
+    addon, tctx, _ = harness
+    tctx.configure(addon, livetoken_api_key="sk-ant-x", listen_host="0.0.0.0")
+    assert_one_error_line(caplog, "anyone who reaches it would spend your key")
+    caplog.clear()
+    tctx.configure(addon, livetoken_allow_remote_key=True)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
