@@ -6,6 +6,7 @@ import contextlib
 import os
 import pty
 import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -90,8 +91,18 @@ def demo_env(short_tmp: Path) -> dict[str, str]:
     }
 
 
-def test_demo_fills_the_table_and_quitting_leaves_no_process(demo_env) -> None:
-    terminal = Terminal([str(BIN / "livetoken"), "demo"], demo_env)
+def readme_demo_command() -> list[str]:
+    """The README's first command, as a new user types it."""
+    readme = (ROOT / "README.md").read_text()
+    line = next(line for line in readme.splitlines() if line.startswith("uv run livetoken demo"))
+    args = line.split("#", 1)[0].split()
+    uv = shutil.which("uv")
+    assert uv, "uv is on PATH wherever the README's commands run"
+    return [uv, *args[1:]]
+
+
+def test_readme_demo_fills_the_table_and_quitting_leaves_no_process(demo_env) -> None:
+    terminal = Terminal(readme_demo_command(), demo_env)
     screen = terminal.read_until(b"claude-", b"gpt-", b"done", timeout=60)
     assert b"connected" in screen
     assert processes_mentioning(demo_env["LIVETOKEN_SOCKET"])  # the proxy runs ...
