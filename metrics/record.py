@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 SCHEMA = 1
@@ -53,11 +53,15 @@ class Record:
         return self.state in FINAL_STATES
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # Shallow on purpose (asdict deep-copies, and this runs for every feed message); the one
+        # container, rate_limits, is copied so the snapshot cannot change under a subscriber.
+        data = {name: getattr(self, name) for name in RECORD_FIELDS}
+        data["rate_limits"] = dict(self.rate_limits)
+        return data
 
     def to_message(self) -> dict[str, Any]:
         """The feed message for this record: its fields plus ``type: request``."""
-        message = asdict(self)
+        message = self.to_dict()
         message["type"] = "request"
         return message
 
