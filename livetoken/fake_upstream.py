@@ -15,7 +15,10 @@ APIs. Each request may carry an ``x-fake`` header of ``key=value`` pairs separat
     chunk=N          split the (encoded) body into N-byte chunks instead of one chunk per event
     encoding=E       gzip | deflate | br | zstd content-encoding of the body
     status=N         answer with this HTTP status and the provider's error body
-    fault=F          error_event | truncate | reset | stall | malformed | corrupt_encoding
+    fault=F          error_event | truncate | reset | stall | malformed | corrupt_encoding |
+                     no_newline (SSE that never ends a line) | empty (zero-length body) |
+                     bad_length (content-length larger than the body, then close)
+    big_event_mb=F   one content event of F MiB in the middle of the stream
     model=NAME       the model the response names (default: the request's)
     stamp=1          each content event's text is its send time (time.time(), 6 decimals)
     ratelimit=R      standard (default) | unified (Claude Code's plan headers) | none
@@ -336,6 +339,21 @@ class Handler(BaseHTTPRequestHandler):
         if fault == "corrupt_encoding":  # declares gzip, sends bytes that are not
             encoding, events = "", [(b"\x1f\x8b\x08\x00not really gzip" * 4, False)]
             headers = {**headers, "content-encoding": "gzip"}
+        if fault == "no_newline":  # SSE that never ends a line
+            events = [(b"data: " + b"x" * 4096, False) for _ in range(int(options.get("pieces", 64)))]
+        if fault == "empty":  # a zero-length chunked body
+            events = []
+        if "big_event_mb" in options:  # one huge content event in the middle of the stream
+            size = int(float(options["big_event_mb"]) * 2**20)
+            big = (
+                b'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,'
+                b'"delta":{"type":"text_delta","text":"' + b"y" * size + b'"}}\n\n'
+            )
+            events = [*events[:3], (big, True), *events[3:]]
+            chunk_size = chunk_size or 65536
+        if fault == "bad_length":
+            self._bad_length(exchange, events, headers)
+            return
         exchange.status = 200
         self.send_response(200)
         self.send_header("content-type", "text/event-stream; charset=utf-8")
@@ -369,9 +387,11 @@ class Handler(BaseHTTPRequestHandler):
                 time.sleep(float(options.get("stall_s", 30)))
             if chunk_size:
                 pending += data
-                while len(pending) >= chunk_size:
-                    self._chunk(pending[:chunk_size], digest, exchange)
-                    pending = pending[chunk_size:]
+                whole = len(pending) - len(pending) % chunk_size
+                view = memoryview(pending)  # slices without copying a big body again and again
+                for start in range(0, whole, chunk_size):
+                    self._chunk(bytes(view[start : start + chunk_size]), digest, exchange)
+                pending = pending[whole:]
             elif data:
                 self._chunk(data, digest, exchange)
             if content:
@@ -388,6 +408,21 @@ class Handler(BaseHTTPRequestHandler):
             return
         self.wfile.write(b"0\r\n\r\n")
         exchange.sent_sha256 = digest.hexdigest()
+
+    def _bad_length(self, exchange: Exchange, events: list[Event], headers: dict[str, str]) -> None:
+        """fault=bad_length: a content-length that promises more than is sent, then close."""
+        body = b"".join(event for event, _ in events)
+        exchange.status = 200
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream")
+        self.send_header("content-length", str(len(body) + 1000))
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+        exchange.sent_bytes = len(body)
+        exchange.sent_sha256 = hashlib.sha256(body).hexdigest()
+        self.close_connection = True
 
     def _chunk(self, data: bytes, digest: Any, exchange: Exchange) -> None:
         self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))

@@ -600,3 +600,13 @@ def test_livetoken_tail_prints_json_lines(proxy, claude) -> None:
     finally:
         tail.terminate()
         tail.wait(5)
+
+
+def test_ttft_stays_close_to_the_upstreams_clock_under_concurrency(proxy, upstream, feed) -> None:
+    """20 streams at once (the figures for 1 and 100 are in docs/benchmarks.md)."""
+    from scripts.ttft_accuracy import measure
+
+    errors = measure(proxy, upstream, feed, 20, 300)
+    assert len(errors) == 20
+    assert all(e > -5 for e in errors)  # t0 is taken before the request goes upstream
+    assert sorted(errors)[10] < 150, errors  # median, generous: includes mitmproxy forwarding 20 at once
