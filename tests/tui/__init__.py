@@ -1,0 +1,1 @@
+"""Tests of livetoken-tui, the Textual dashboard."""

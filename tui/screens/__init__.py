@@ -1,0 +1,1 @@
+"""Screens pushed over the live table: request detail and per-model totals."""
