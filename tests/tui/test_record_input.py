@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import math
+
+from rich.console import Console
 
 from metrics.record import RECORD_FIELDS, Record
 from tui.records import to_record
+from tui.screens.detail import detail_renderable
 from tui.store import Entry
 from tui.widgets.request_table import row_cells
 
@@ -59,3 +63,14 @@ def test_every_record_field_is_checked() -> None:
     record = to_record(message)
     assert record is not None
     assert record == Record(id="r1")
+
+
+def test_the_detail_view_shows_every_record_field() -> None:
+    record = Record(id="r1", state="done", rate_limits={"retry-after": "3"})
+    console = Console(width=200, file=io.StringIO(), color_system=None)
+    with console.capture() as capture:
+        console.print(detail_renderable(Entry(record, 0)))
+    shown = capture.get()
+    missing = [name for name in RECORD_FIELDS if name != "rate_limits" and name not in shown]
+    assert missing == []
+    assert "retry-after" in shown

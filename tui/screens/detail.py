@@ -13,14 +13,14 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from metrics.record import Record
+from metrics.record import RECORD_FIELDS, Record
 from tui import format as fmt
 from tui.filters import state_of
 from tui.messages import StoreChanged
 from tui.store import Entry, RequestStore
 
-# Every record field, grouped the way someone debugging a request reads them. A test checks that
-# this covers Record exactly, so a field added to the contract cannot be forgotten here.
+# Record fields grouped the way someone debugging a request reads them. A field added to the
+# contract later and not placed here still shows, under "More" (a test checks every field shows).
 SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Request", ("id", "provider", "api", "method", "path", "stream", "model", "started_at",
                  "request_id")),
@@ -47,6 +47,8 @@ def _value(name: str, value: Any) -> str:
         return "yes" if value else "no"
     if isinstance(value, int):
         return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.6g}"
     return str(value)
 
 
@@ -74,6 +76,9 @@ def detail_renderable(entry: Entry) -> Table:
         sections[title] = _section(title, rows)
     limits = sorted(record.rate_limits.items())
     sections["Rate limits"] = _section("Rate limits", limits or [("", Text("none sent", style="dim"))])
+    placed = {name for _, names in SECTIONS for name in names} | {RATE_LIMITS}
+    more = [(n, _value(n, getattr(record, n))) for n in RECORD_FIELDS if n not in placed]
+    sections["More"] = _section("More", list(more))
 
     def column(*titles: str) -> Group:
         parts: list[Table | Text] = []
@@ -84,8 +89,8 @@ def detail_renderable(entry: Entry) -> Table:
     grid = Table.grid(expand=True, padding=(0, 4, 0, 0))
     grid.add_column(ratio=1)
     grid.add_column(ratio=1)
-    grid.add_row(column("Request", "Outcome", "Rate limits"),
-                 column("Timing", "Inter-token latency", "Usage"))
+    right = ("Timing", "Inter-token latency", "Usage", *(("More",) if more else ()))
+    grid.add_row(column("Request", "Outcome", "Rate limits"), column(*right))
     return grid
 
 
