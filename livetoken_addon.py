@@ -20,8 +20,10 @@ from mitmproxy import ctx, exceptions, http
 from mitmproxy.proxy import mode_specs
 
 from metrics.config import LOOP_ADVICE, OPTION_NAMES, OPTIONS, api_key_provider, parse_option, read_env
+from metrics.cost import cost_usd
 from metrics.estimate import TokenEstimator
 from metrics.feed import FeedError, FeedPublisher, resolve_socket_path
+from metrics.history import HistoryError, HistoryWriter
 from metrics.record import ERROR, Record
 from metrics.routing import ANTHROPIC, OPENAI, Upstream, classify, is_loopback
 from metrics.summary import summary_line
@@ -76,6 +78,7 @@ def _on_loopback(spec: str) -> str:
 class LiveToken:
     def __init__(self) -> None:
         self.feed: FeedPublisher | None = None
+        self.history: HistoryWriter | None = None
         self.estimator = TokenEstimator()
         self.trackers: dict[str, RequestTracker] = {}
         self.anthropic: Upstream | None = None
@@ -153,9 +156,24 @@ class LiveToken:
             raise exceptions.OptionsError(f"livetoken: {exc}") from exc
         self._refuse_self_loop()
         self._refuse_shared_key()
+        if "livetoken_db" in updated:
+            self._open_history(opts.livetoken_db)
         if self.feed is None or "livetoken_socket" in updated:
             self._open_feed(resolve_socket_path(opts.livetoken_socket))
         self.feed.history = opts.livetoken_history
+
+    def _open_history(self, path: str) -> None:
+        if self.history is not None and self.history.path == path:
+            return
+        try:
+            history = HistoryWriter(path) if path else None
+        except HistoryError as exc:
+            raise exceptions.OptionsError(f"livetoken: {exc}") from exc
+        old, self.history = self.history, history
+        if history is not None and self._running:
+            history.start()
+        if old is not None:
+            old.close()
 
     def _open_feed(self, path: str) -> None:
         if self.feed is not None and self.feed.path == path:
@@ -236,6 +254,10 @@ class LiveToken:
                 opts.update(mode=loopback)
                 log.info("livetoken: listening on loopback only; --listen-host 0.0.0.0 serves other machines")
         self._log_routes()
+        if self.history is not None:
+            self.history.start()
+            if self.feed is not None:  # the feed's backlog starts with what came before this start
+                self.feed.preload(self.history.recent(ctx.options.livetoken_history))
         await self._start_feed()
 
     def _log_routes(self) -> None:
@@ -277,6 +299,8 @@ class LiveToken:
             await asyncio.wait(self._estimating, timeout=2)
         if self.feed is not None:
             await self.feed.close()
+        if self.history is not None:
+            self.history.close()
 
     # -- requests ---------------------------------------------------------------------------
     @guarded
@@ -431,7 +455,10 @@ class LiveToken:
         return record
 
     def _published_final(self, record: Record) -> None:
+        record.cost_usd = cost_usd(record)
         self._publish(record)
+        if self.history is not None:
+            self.history.add(record)
         if ctx.options.livetoken_console:
             log.info(summary_line(record))
 

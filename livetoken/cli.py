@@ -8,6 +8,7 @@ import sys
 from livetoken.launcher import LaunchError, Proxy, ProxySettings, state_dir
 from livetoken.tail import tail
 from metrics.config import DEFAULT_ANTHROPIC_UPSTREAM, read_env
+from metrics.history import HistoryError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,6 +43,21 @@ def build_parser() -> argparse.ArgumentParser:
     p_tail.add_argument(
         "--once", action="store_true", help="exit when the proxy goes away instead of waiting"
     )
+    p_report = commands.add_parser("report", help="requests, tokens, cost and speed from the history")
+    p_report.add_argument(
+        "--db", help="history database (default: LIVETOKEN_DB, else ~/.local/share/livetoken)"
+    )
+    p_report.add_argument("--since", help="24h, 7d, 30m or a date (default: everything)")
+    p_report.add_argument("--by", choices=["model", "provider", "day", "hour"], default="model")
+    formats = p_report.add_mutually_exclusive_group()
+    formats.add_argument("--json", dest="format", action="store_const", const="json")
+    formats.add_argument("--csv", dest="format", action="store_const", const="csv")
+    p_export = commands.add_parser("export", help="the raw records from the history")
+    p_export.add_argument(
+        "--db", help="history database (default: LIVETOKEN_DB, else ~/.local/share/livetoken)"
+    )
+    p_export.add_argument("--since", help="24h, 7d, 30m or a date (default: everything)")
+    p_export.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
     parser.set_defaults(command="run", port=None, host="127.0.0.1", socket=None, allow_remote_key=False)
     return parser
 
@@ -103,11 +119,18 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "tail":
             return tail(args.socket, final_only=args.final, hello=args.hello, follow=not args.once)
+        if args.command in ("report", "export"):
+            from livetoken.report import export, report
+
+            db = args.db or read_env().db or None
+            if args.command == "report":
+                return report(db, args.since, args.by, args.format or "table")
+            return export(db, args.since, args.format)
         if args.command == "proxy":
             return run_headless(settings_from(args, None))
         demo = args.command == "demo"
         return run_with_table(settings_from(args, "demo-proxy.log" if demo else "proxy.log"), demo)
-    except LaunchError as exc:
+    except (LaunchError, HistoryError, ValueError) as exc:
         print(f"livetoken: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

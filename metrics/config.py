@@ -6,6 +6,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from metrics.history import default_db_path
+
 DEFAULT_PORT = 7357
 DEFAULT_OPENAI_UPSTREAM = "https://api.openai.com"
 DEFAULT_ANTHROPIC_UPSTREAM = "https://api.anthropic.com"
@@ -23,6 +25,7 @@ class EnvDefaults:
     console: bool = True
     history: int = DEFAULT_HISTORY
     socket: str = ""
+    db: str = ""  # empty: no history
     port: int = DEFAULT_PORT
     # Values that could not be read; start-up reports them instead of guessing.
     errors: list[str] = field(default_factory=list)
@@ -67,6 +70,7 @@ def read_env(env: Mapping[str, str] | None = None) -> EnvDefaults:
         console=console,
         history=_int(env, "MAX_HISTORY", DEFAULT_HISTORY, errors, 1),
         socket=env.get("LIVETOKEN_SOCKET", ""),
+        db=env.get("LIVETOKEN_DB", default_db_path()).strip(),
         port=_int(env, "LIVETOKEN_PORT", DEFAULT_PORT, errors, 1),
         errors=errors,
     )
@@ -124,6 +128,13 @@ OPTIONS = (
         str,
         "LIVETOKEN_SOCKET",
         "Feed socket path (default: LIVETOKEN_SOCKET, else a per-user path).",
+    ),
+    OptionSpec(
+        "livetoken_db",
+        str,
+        "LIVETOKEN_DB",
+        "SQLite file that keeps every final record (default: LIVETOKEN_DB, else "
+        "~/.local/share/livetoken/history.db; empty: no history).",
     ),
     OptionSpec(
         "livetoken_allow_remote_key",

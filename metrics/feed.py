@@ -189,6 +189,13 @@ class FeedPublisher:
         self._server = self._sock = None
         self._unlink()
 
+    def preload(self, records: list[dict[str, Any]]) -> None:
+        """Final records from before this start (the history database) begin the backlog."""
+        for data in records[-self.history :]:
+            self._records[data["id"]] = (pack({**data, "type": "request"}), True)
+        if len(self._records) > self.history:
+            self._evict()
+
     def publish(self, record: Record) -> None:
         data = pack(record.to_message())
         records = self._records
@@ -218,11 +225,15 @@ class FeedPublisher:
             "server": "livetoken",
             "pid": os.getpid(),
             "max_history": self.history,
+            "backlog": len(self._records),
             **self._hello(),
         }
         assert subscriber.transport is not None
         self._subscribers.add(subscriber)
-        subscriber.transport.write(pack(hello) + b"".join(d for d, _ in self._records.values()))
+        snapshot = pack(hello) + b"".join(d for d, _ in self._records.values())
+        # The snapshot itself may pass the limit (a large MAX_HISTORY): only what comes after counts.
+        subscriber.transport.set_write_buffer_limits(high=len(snapshot) + MAX_SUBSCRIBER_BUFFER)
+        subscriber.transport.write(snapshot)
 
     def _unsubscribe(self, subscriber: _Subscriber) -> None:
         self._subscribers.discard(subscriber)

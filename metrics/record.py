@@ -42,6 +42,7 @@ class Record:
     cache_write_tokens: int | None = None
     reasoning_tokens: int | None = None
     tokens_estimated: bool = False
+    cost_usd: float | None = None  # from genai-prices; estimated when tokens_estimated is
     stop_reason: str | None = None
     error_type: str | None = None
     error_message: str | None = None

@@ -58,6 +58,7 @@ def port_open(port: int) -> bool:
 
 def clean_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in CLEAN_ENV}
+    env["LIVETOKEN_DB"] = ""  # no history unless a test asks for it: never the user's database
     env.update(extra)
     return env
 

@@ -30,6 +30,7 @@ REVERSE = "reverse:http://127.0.0.1:9@7357"
 def harness(short_tmp: Path, monkeypatch):
     for name in ENV:
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LIVETOKEN_DB", "")
     addon = LiveToken()
     published: list[dict] = []
     with taddons.context(addon) as tctx:

@@ -60,6 +60,7 @@ def launched(short_tmp: Path):
         openai_upstream=url + "/v1",
         socket=str(short_tmp / "feed.sock"),
         log_path=short_tmp / "proxy.log",
+        env={"LIVETOKEN_DB": ""},
     )
     proxy = Proxy(settings).wait_ready()
     yield settings, upstream, FeedReader(Path(settings.socket_path))

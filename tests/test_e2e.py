@@ -475,6 +475,7 @@ MISCONFIGURATIONS = {
     "socket_path_is_a_file": "not a socket",
     "bad_set_value": "livetoken_history=abc: expected a whole number",
     "misspelt_option": "unknown option livetoken_histroy",
+    "db_is_not_sqlite": "is not a LiveToken history database (not SQLite)",
 }
 
 
@@ -497,6 +498,9 @@ def test_misconfiguration_stops_start_up_with_a_message(short_tmp: Path, how: st
         kwargs["sets"] = {"livetoken_history": "abc"}
     elif how == "misspelt_option":
         kwargs["sets"] = {"livetoken_histroy": "5"}
+    elif how == "db_is_not_sqlite":
+        (short_tmp / "notes.db").write_text("my notes, not a database " * 100)
+        kwargs["env"] = {"LIVETOKEN_DB": str(short_tmp / "notes.db")}
     else:
         (short_tmp / "feed.sock").write_text("in the way")
     proxy = start(short_tmp, upstream, **kwargs)

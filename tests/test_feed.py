@@ -184,3 +184,17 @@ def test_the_default_folder_must_be_private(monkeypatch) -> None:
             bind_socket(default_socket_path())
     finally:
         shutil.rmtree(folder)
+
+
+async def test_a_backlog_larger_than_the_buffer_limit_is_still_delivered(short_tmp: Path) -> None:
+    path = short_tmp / "feed.sock"
+    feed = FeedPublisher(str(path), history=3000)
+    await feed.start()
+    try:
+        for i in range(3000):  # ~3 MB of snapshot, past MAX_SUBSCRIBER_BUFFER
+            feed.publish(rec(i, error_message="x" * 800))
+        messages = await asyncio.wait_for(read_messages(path, 3001), 20)
+    finally:
+        await feed.close()
+    assert messages[0]["backlog"] == 3000
+    assert [m["id"] for m in messages[1:]] == [f"r{i}" for i in range(3000)]

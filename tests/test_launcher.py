@@ -85,6 +85,7 @@ def demo_env(short_tmp: Path) -> dict[str, str]:
     return {
         "LIVETOKEN_PORT": str(free_port()),
         "LIVETOKEN_SOCKET": str(short_tmp / "feed.sock"),
+        "LIVETOKEN_DB": str(short_tmp / "history.db"),
         "XDG_STATE_HOME": str(short_tmp / "state"),
         "ANTHROPIC_BASE_URL": "",
         "OPENAI_BASE_URL": "",
@@ -134,6 +135,7 @@ def test_demo_traffic_yields_every_state_api_and_provider(short_tmp: Path) -> No
         openai_upstream=demo.upstream_url + "/v1",
         socket=str(short_tmp / "feed.sock"),
         log_path=short_tmp / "proxy.log",
+        env={"LIVETOKEN_DB": ""},
     )
     proxy = Proxy(settings).wait_ready()
     traffic = None

@@ -1,0 +1,49 @@
+"""What a request cost, from the genai-prices package (no hand-written price table).
+
+Input, output, cache reads and cache writes are priced separately; genai-prices counts input
+the way LiveToken does (cached tokens included). A model genai-prices does not know costs
+``None``, never 0. A cost computed from estimated tokens is as estimated as they are: the
+record's ``tokens_estimated`` says so.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from genai_prices import Usage, calc_price
+
+from metrics.record import Record
+
+_PROVIDERS = {"anthropic": "anthropic", "openai": "openai"}
+
+
+@functools.lru_cache(maxsize=512)
+def _model_price(model: str, provider: str | None) -> Any:
+    """The price card of a model, looked up once (the lookup is the slow part)."""
+    try:
+        return calc_price(
+            Usage(input_tokens=0, output_tokens=0), model_ref=model, provider_id=provider
+        ).model_price
+    except LookupError:
+        if provider is None:
+            return None
+        return _model_price(model, None)  # e.g. an OpenRouter name on an OpenAI-compatible path
+
+
+def cost_usd(record: Record) -> float | None:
+    if not record.model or (record.input_tokens is None and record.output_tokens is None):
+        return None
+    price = _model_price(record.model, _PROVIDERS.get(record.provider))
+    if price is None:
+        return None
+    usage = Usage(
+        input_tokens=record.input_tokens or 0,
+        output_tokens=record.output_tokens or 0,
+        cache_read_tokens=record.cache_read_tokens or 0,
+        cache_write_tokens=record.cache_write_tokens or 0,
+    )
+    try:
+        return float(price.calc_price(usage)["total_price"])
+    except (ValueError, ArithmeticError):  # usage the price card cannot take (negative counts …)
+        return None
