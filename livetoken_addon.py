@@ -79,6 +79,7 @@ class LiveToken:
     def __init__(self) -> None:
         self.feed: FeedPublisher | None = None
         self.history: HistoryWriter | None = None
+        self.exporters: dict[str, Any] = {}  # option name -> PrometheusExporter / OtlpExporter
         self.estimator = TokenEstimator()
         self.trackers: dict[str, RequestTracker] = {}
         self.anthropic: Upstream | None = None
@@ -158,6 +159,9 @@ class LiveToken:
         self._refuse_shared_key()
         if "livetoken_db" in updated:
             self._open_history(opts.livetoken_db)
+        for name in ("livetoken_prometheus", "livetoken_otlp_endpoint"):
+            if name in updated:
+                self._open_exporter(name, getattr(opts, name))
         if self.feed is None or "livetoken_socket" in updated:
             self._open_feed(resolve_socket_path(opts.livetoken_socket))
         self.feed.history = opts.livetoken_history
@@ -172,6 +176,29 @@ class LiveToken:
         old, self.history = self.history, history
         if history is not None and self._running:
             history.start()
+        if old is not None:
+            old.close()
+
+    def _open_exporter(self, name: str, value: str) -> None:
+        """Prometheus /metrics or an OTLP push, started now so a taken port stops start-up."""
+        try:
+            if not value:
+                exporter = None
+            elif name == "livetoken_prometheus":
+                from metrics.prometheus import PrometheusExporter
+
+                exporter = PrometheusExporter(value)
+                exporter.start()
+                log.info("livetoken: Prometheus metrics on %s", exporter.url)
+            else:
+                from metrics.otel import OtlpExporter
+
+                exporter = OtlpExporter(value)
+        except (ValueError, ImportError, OSError) as exc:
+            raise exceptions.OptionsError(f"livetoken: {name}={value}: {exc}") from exc
+        old = self.exporters.pop(name, None)
+        if exporter is not None:
+            self.exporters[name] = exporter
         if old is not None:
             old.close()
 
@@ -301,6 +328,8 @@ class LiveToken:
             await self.feed.close()
         if self.history is not None:
             self.history.close()
+        for exporter in self.exporters.values():
+            exporter.close()
 
     # -- requests ---------------------------------------------------------------------------
     @guarded
@@ -459,6 +488,8 @@ class LiveToken:
         self._publish(record)
         if self.history is not None:
             self.history.add(record)
+        for exporter in self.exporters.values():
+            exporter.observe(record)
         if ctx.options.livetoken_console:
             log.info(summary_line(record))
 

@@ -26,6 +26,8 @@ class EnvDefaults:
     history: int = DEFAULT_HISTORY
     socket: str = ""
     db: str = ""  # empty: no history
+    prometheus: str = ""  # HOST:PORT for /metrics; empty: off
+    otlp_endpoint: str = ""  # OTLP/HTTP collector URL; empty: off
     port: int = DEFAULT_PORT
     # Values that could not be read; start-up reports them instead of guessing.
     errors: list[str] = field(default_factory=list)
@@ -71,6 +73,8 @@ def read_env(env: Mapping[str, str] | None = None) -> EnvDefaults:
         history=_int(env, "MAX_HISTORY", DEFAULT_HISTORY, errors, 1),
         socket=env.get("LIVETOKEN_SOCKET", ""),
         db=env.get("LIVETOKEN_DB", default_db_path()).strip(),
+        prometheus=env.get("LIVETOKEN_PROMETHEUS", "").strip(),
+        otlp_endpoint=env.get("LIVETOKEN_OTLP_ENDPOINT", "").strip(),
         port=_int(env, "LIVETOKEN_PORT", DEFAULT_PORT, errors, 1),
         errors=errors,
     )
@@ -135,6 +139,19 @@ OPTIONS = (
         "LIVETOKEN_DB",
         "SQLite file that keeps every final record (default: LIVETOKEN_DB, else "
         "~/.local/share/livetoken/history.db; empty: no history).",
+    ),
+    OptionSpec(
+        "livetoken_prometheus",
+        str,
+        "LIVETOKEN_PROMETHEUS",
+        "Serve Prometheus /metrics on HOST:PORT (default: LIVETOKEN_PROMETHEUS, else off).",
+    ),
+    OptionSpec(
+        "livetoken_otlp_endpoint",
+        str,
+        "LIVETOKEN_OTLP_ENDPOINT",
+        "Push the same metrics over OTLP/HTTP to this collector URL; needs livetoken[otel] "
+        "(default: LIVETOKEN_OTLP_ENDPOINT, else off).",
     ),
     OptionSpec(
         "livetoken_allow_remote_key",

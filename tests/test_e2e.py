@@ -476,6 +476,7 @@ MISCONFIGURATIONS = {
     "bad_set_value": "livetoken_history=abc: expected a whole number",
     "misspelt_option": "unknown option livetoken_histroy",
     "db_is_not_sqlite": "is not a LiveToken history database (not SQLite)",
+    "prometheus_port_in_use": "is in use",
 }
 
 
@@ -498,6 +499,11 @@ def test_misconfiguration_stops_start_up_with_a_message(short_tmp: Path, how: st
         kwargs["sets"] = {"livetoken_history": "abc"}
     elif how == "misspelt_option":
         kwargs["sets"] = {"livetoken_histroy": "5"}
+    elif how == "prometheus_port_in_use":
+        taken = socket.socket()
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        kwargs["sets"] = {"livetoken_prometheus": f"127.0.0.1:{taken.getsockname()[1]}"}
     elif how == "db_is_not_sqlite":
         (short_tmp / "notes.db").write_text("my notes, not a database " * 100)
         kwargs["env"] = {"LIVETOKEN_DB": str(short_tmp / "notes.db")}
@@ -614,3 +620,33 @@ def test_ttft_stays_close_to_the_upstreams_clock_under_concurrency(proxy, upstre
     assert len(errors) == 20
     assert all(e > -5 for e in errors)  # t0 is taken before the request goes upstream
     assert sorted(errors)[10] < 150, errors  # median, generous: includes mitmproxy forwarding 20 at once
+
+
+def test_prometheus_metrics_from_the_running_proxy(upstream, short_tmp: Path) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    metrics_port = free_port()
+    proxy = start(
+        short_tmp,
+        upstream.url,
+        env={"OPENAI_BASE_URL": f"{upstream.url}/v1"},
+        sets={"livetoken_prometheus": f"127.0.0.1:{metrics_port}"},
+    ).wait_ready()
+    try:
+        reader = FeedReader(proxy.socket_path)
+        response = httpx.post(
+            f"{proxy.url}/v1/chat/completions",
+            headers={"x-fake": "tokens=9"},
+            json={"model": "gpt-4o-mini", "stream": True, "stream_options": {"include_usage": True}},
+        )
+        record = reader.final(response.headers["x-request-id"])
+        text = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics").text
+    finally:
+        proxy.stop()
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    usage = families["gen_ai_client_token_usage"]
+    sums = {s.labels["gen_ai_token_type"]: s.value for s in usage.samples if s.name.endswith("_sum")}
+    assert sums == {"input": record["input_tokens"], "output": 9}
+    assert any(s.labels.get("gen_ai_request_model") == "gpt-4o-mini" for s in usage.samples)
+    requests = [s for s in families["livetoken_requests"].samples if s.name == "livetoken_requests_total"]
+    assert [(s.labels["state"], s.value) for s in requests] == [("done", 1.0)]
