@@ -27,6 +27,8 @@ class Totals:
     ttft_p50_ms: float | None = None
     ttft_p95_ms: float | None = None
     median_tokens_per_s: float | None = None
+    cost_usd: float = 0.0  # over finished requests with a price
+    unpriced: int = 0  # finished requests whose model has no price: the cost is a lower bound
 
     @property
     def error_rate(self) -> float | None:
@@ -35,11 +37,21 @@ class Totals:
 
 
 def totals(entries: Iterable[Entry]) -> Totals:
-    counts = {"requests": 0, "in_flight": 0, "errors": 0, "aborted": 0, "lost": 0, "input_tokens": 0,
-              "output_tokens": 0, "cache_read_tokens": 0, "cache_write_tokens": 0}
+    counts = {
+        "requests": 0,
+        "in_flight": 0,
+        "errors": 0,
+        "aborted": 0,
+        "lost": 0,
+        "input_tokens": 0,
+        "output_tokens": 0,
+        "cache_read_tokens": 0,
+        "cache_write_tokens": 0,
+    }
     ttfts: list[float] = []
     speeds: list[float] = []
     estimated = False
+    cost, unpriced = 0.0, 0
     for entry in entries:
         record = entry.record
         counts["requests"] += 1
@@ -52,11 +64,23 @@ def totals(entries: Iterable[Entry]) -> Totals:
         estimated = estimated or (record.tokens_estimated and record.output_tokens is not None)
         if record.ttft_ms is not None:
             ttfts.append(record.ttft_ms)
+        if not entry.in_flight and record.input_tokens is not None:
+            if record.cost_usd is None:
+                unpriced += 1
+            else:
+                cost += record.cost_usd
         # Speed only from finished requests: a stream's early rate is noisy and still changing.
         if record.output_tokens_per_s is not None and record.state == DONE:
             speeds.append(record.output_tokens_per_s)
-    return Totals(**counts, estimated=estimated, ttft_p50_ms=percentile(ttfts, 50),
-                  ttft_p95_ms=percentile(ttfts, 95), median_tokens_per_s=percentile(speeds, 50))
+    return Totals(
+        **counts,
+        estimated=estimated,
+        ttft_p50_ms=percentile(ttfts, 50),
+        ttft_p95_ms=percentile(ttfts, 95),
+        median_tokens_per_s=percentile(speeds, 50),
+        cost_usd=cost,
+        unpriced=unpriced,
+    )
 
 
 def by_model(entries: Iterable[Entry]) -> list[tuple[str, Totals]]:

@@ -62,15 +62,32 @@ class LiveTokenApp(App[None]):
     ]
 
     # Actions that work on the live table: hidden and inert while a detail or model view is open.
-    TABLE_ACTIONS = frozenset({"detail", "models", "search", "cycle_provider", "cycle_model",
-                               "cycle_state", "clear_filters", "toggle_follow", "clear"})
+    TABLE_ACTIONS = frozenset(
+        {
+            "detail",
+            "models",
+            "search",
+            "cycle_provider",
+            "cycle_model",
+            "cycle_state",
+            "clear_filters",
+            "toggle_follow",
+            "clear",
+        }
+    )
 
     follow: reactive[bool] = reactive(True)
     paused: reactive[bool] = reactive(False)
     row_filter: reactive[RowFilter] = reactive(RowFilter)
 
-    def __init__(self, socket_path: str | None = None, *, connect: bool = True,
-                 clock: Callable[[], float] = time.time, max_rows: int = 10_000) -> None:
+    def __init__(
+        self,
+        socket_path: str | None = None,
+        *,
+        connect: bool = True,
+        clock: Callable[[], float] = time.time,
+        max_rows: int = 10_000,
+    ) -> None:
         super().__init__()
         self.socket_path = resolve_socket_path(socket_path)
         self.connect = connect
@@ -137,9 +154,14 @@ class LiveTokenApp(App[None]):
         self.summary.show(totals(self.store.entries()), fmt.clock(self.since))
 
     def _refresh_status(self) -> None:
-        view = ViewState(follow=self.follow, paused=self.paused, waiting_updates=len(self._held),
-                         row_filter=self.row_filter, shown=self.table.row_count,
-                         total=len(self.store))
+        view = ViewState(
+            follow=self.follow,
+            paused=self.paused,
+            waiting_updates=len(self._held),
+            row_filter=self.row_filter,
+            shown=self.table.row_count,
+            total=len(self.store),
+        )
         self.status_bar.show(view)
 
     # -- view state ----------------------------------------------------------------------
@@ -246,28 +268,43 @@ class LiveTokenApp(App[None]):
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         yield SystemCommand("Pause / resume", "Freeze the table; updates wait", self.action_toggle_pause)
-        yield SystemCommand("Follow newest", "Toggle keeping the cursor on the newest request",
-                            self.action_toggle_follow)
+        yield SystemCommand(
+            "Follow newest", "Toggle keeping the cursor on the newest request", self.action_toggle_follow
+        )
         yield SystemCommand("Clear", "Forget every request shown so far", self.action_clear)
         yield SystemCommand("Per-model view", "Requests, tokens, latency by model", self.action_models)
         yield SystemCommand("Request detail", "Every field of the selected request", self.action_detail)
         yield SystemCommand("Search", "Filter rows by free text", self.action_search)
         yield SystemCommand("Remove filters", "Show every request", self.action_clear_filters)
-        for name, choices in (("provider", seen_values(self.store.entries(), "provider")),
-                              ("model", seen_values(self.store.entries(), "model")),
-                              ("state", list(STATE_CHOICES))):
+        for name, choices in (
+            ("provider", seen_values(self.store.entries(), "provider")),
+            ("model", seen_values(self.store.entries(), "model")),
+            ("state", list(STATE_CHOICES)),
+        ):
             for choice in choices:
-                yield SystemCommand(f"Only {name} {choice}", f"Filter the table on {name} = {choice}",
-                                    lambda n=name, c=choice: self.set_filter(**{n: c}))
+                yield SystemCommand(
+                    f"Only {name} {choice}",
+                    f"Filter the table on {name} = {choice}",
+                    lambda n=name, c=choice: self.set_filter(**{n: c}),
+                )
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="livetoken-tui", description="Live dashboard of the LLM requests passing the LiveToken proxy.")
-    parser.add_argument("--socket", metavar="PATH", help="feed socket (default: $LIVETOKEN_SOCKET, "
-                        "else the per-user path the proxy uses)")
-    parser.add_argument("--max-rows", type=int, default=10_000, metavar="N",
-                        help="requests kept in the table; the oldest finished ones go first (default 10000)")
+        prog="livetoken-tui", description="Live dashboard of the LLM requests passing the LiveToken proxy."
+    )
+    parser.add_argument(
+        "--socket",
+        metavar="PATH",
+        help="feed socket (default: $LIVETOKEN_SOCKET, else the per-user path the proxy uses)",
+    )
+    parser.add_argument(
+        "--max-rows",
+        type=int,
+        default=10_000,
+        metavar="N",
+        help="requests kept in the table; the oldest finished ones go first (default 10000)",
+    )
     return parser
 
 

@@ -62,15 +62,23 @@ def schema_warning(hello: dict[str, Any]) -> str:
     if not isinstance(schema, int) or isinstance(schema, bool):
         return "the feed did not say its schema; showing what can be read"
     if schema > SCHEMA:
-        return (f"the feed speaks schema {schema}, this TUI knows {SCHEMA}: "
-                "unknown fields are ignored (upgrade livetoken)")
+        return (
+            f"the feed speaks schema {schema}, this TUI knows {SCHEMA}: "
+            "unknown fields are ignored (upgrade livetoken)"
+        )
     return ""
 
 
 class FeedClient:
-    def __init__(self, path: str, post: Callable[[Message], object], *,
-                 flush_interval: float = FLUSH_INTERVAL_S, hello_timeout: float = HELLO_TIMEOUT_S,
-                 backoff: Backoff | None = None) -> None:
+    def __init__(
+        self,
+        path: str,
+        post: Callable[[Message], object],
+        *,
+        flush_interval: float = FLUSH_INTERVAL_S,
+        hello_timeout: float = HELLO_TIMEOUT_S,
+        backoff: Backoff | None = None,
+    ) -> None:
         self.path = path
         self.post = post
         self.flush_interval = flush_interval
@@ -144,8 +152,12 @@ class FeedClient:
         self._schedule_flush()  # even an empty snapshot says which rows were lost
         schema = hello.get("schema")
         pid = hello.get("pid")
-        self._status(Link.CONNECTED, schema=schema if isinstance(schema, int) else None,
-                     pid=pid if isinstance(pid, int) else None, warning=schema_warning(hello))
+        self._status(
+            Link.CONNECTED,
+            schema=schema if isinstance(schema, int) else None,
+            pid=pid if isinstance(pid, int) else None,
+            warning=schema_warning(hello),
+        )
 
     def _schedule_flush(self) -> None:
         if self._flush_handle is None:

@@ -14,8 +14,19 @@ LOST = "lost"
 STATE_CHOICES: tuple[str, ...] = (IN_FLIGHT, DONE, ERROR, ABORTED, LOST)
 
 # The fields the free-text search looks at: what a user remembers about a request.
-_SEARCHED = ("id", "provider", "api", "method", "path", "model", "state", "stop_reason",
-             "error_type", "error_message", "request_id")
+_SEARCHED = (
+    "id",
+    "provider",
+    "api",
+    "method",
+    "path",
+    "model",
+    "state",
+    "stop_reason",
+    "error_type",
+    "error_message",
+    "request_id",
+)
 
 
 def state_of(entry: Entry) -> str:
@@ -54,8 +65,11 @@ class RowFilter:
         return any(needle in value.casefold() for value in haystack)
 
     def describe(self) -> str:
-        parts = [f"{name}={value}" for name, value in
-                 (("provider", self.provider), ("model", self.model), ("state", self.state)) if value]
+        parts = [
+            f"{name}={value}"
+            for name, value in (("provider", self.provider), ("model", self.model), ("state", self.state))
+            if value
+        ]
         if self.text:
             parts.append(f"search={self.text!r}")
         return " ".join(parts)
@@ -76,6 +90,7 @@ def cycle(current: str | None, choices: Sequence[str]) -> str | None:
 
 def seen_values(entries: Iterable[Entry], attribute: str) -> list[str]:
     """The distinct values of a record attribute, sorted, for cycling through a filter."""
-    values = {getattr(e.record, attribute) or (UNKNOWN_MODEL if attribute == "model" else "")
-              for e in entries}
+    values = {
+        getattr(e.record, attribute) or (UNKNOWN_MODEL if attribute == "model" else "") for e in entries
+    }
     return sorted(v for v in values if v)

@@ -75,3 +75,11 @@ def stamp(timestamp: float | None) -> str:
         return text
     day = time.strftime("%Y-%m-%d", time.localtime(timestamp))
     return f"{day} {text}.{int(timestamp * 1000) % 1000:03d}"
+
+
+def usd(value: float | None, unpriced: int = 0) -> str:
+    """``$0.0123``; ``+?`` when some requests had no price (so the figure is a lower bound)."""
+    if value is None or (value == 0 and unpriced):
+        return "?" if unpriced else ""
+    text = f"${value:.4f}" if value < 10 else f"${value:,.2f}"
+    return text + ("+?" if unpriced else "")

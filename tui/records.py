@@ -53,13 +53,16 @@ def _as_bool(value: Any) -> bool | None:
 def _as_str_map(value: Any) -> dict[str, str] | None:
     if not isinstance(value, dict):
         return None
-    pairs = ((_as_str(k), _as_str(v) if not isinstance(v, int | float) else str(v))
-             for k, v in value.items())
+    pairs = ((_as_str(k), _as_str(v) if not isinstance(v, int | float) else str(v)) for k, v in value.items())
     return {k: v for k, v in pairs if k is not None and v is not None}
 
 
 _COERCERS: dict[type, Callable[[Any], Any]] = {
-    str: _as_str, int: _as_int, float: _as_float, bool: _as_bool, dict: _as_str_map,
+    str: _as_str,
+    int: _as_int,
+    float: _as_float,
+    bool: _as_bool,
+    dict: _as_str_map,
 }
 
 

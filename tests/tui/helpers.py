@@ -23,9 +23,15 @@ SOCKET = "/run/user/1000/livetoken/feed.sock"
 
 def message(key: str, **fields: Any) -> dict[str, Any]:
     """A ``request`` feed message, as the proxy publishes it."""
-    base: dict[str, Any] = {"provider": "anthropic", "api": "messages", "method": "POST",
-                            "path": "/v1/messages", "model": "claude-sonnet-4-5", "stream": True,
-                            "started_at": T0}
+    base: dict[str, Any] = {
+        "provider": "anthropic",
+        "api": "messages",
+        "method": "POST",
+        "path": "/v1/messages",
+        "model": "claude-sonnet-4-5",
+        "stream": True,
+        "started_at": T0,
+    }
     return Record(id=key, **{**base, **fields}).to_message()
 
 

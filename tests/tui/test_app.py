@@ -22,15 +22,30 @@ async def test_a_row_appears_streams_in_place_and_ends_with_its_final_state() ->
         assert table(app).shown_ids() == ["r1"]
         assert row(app, "r1")["state"] == "… pending"
 
-        await feed(pilot, message("r1", state=STREAMING, ttft_ms=420, output_tokens=12,
-                                  input_tokens=1200, tokens_estimated=True))
+        await feed(
+            pilot,
+            message(
+                "r1", state=STREAMING, ttft_ms=420, output_tokens=12, input_tokens=1200, tokens_estimated=True
+            ),
+        )
         assert table(app).shown_ids() == ["r1"]  # updated in place, not a second row
         cells = row(app, "r1")
         assert cells["state"] == "▶ streaming" and cells["ttft"] == "420ms"
         assert (cells["input"], cells["output"]) == ("~1.2k", "~12")  # estimated counts are marked
 
-        await feed(pilot, message("r1", state=DONE, ttft_ms=420, output_tokens=345, input_tokens=1234,
-                                  output_tokens_per_s=48.26, duration_ms=7400, cache_read_tokens=1000))
+        await feed(
+            pilot,
+            message(
+                "r1",
+                state=DONE,
+                ttft_ms=420,
+                output_tokens=345,
+                input_tokens=1234,
+                output_tokens_per_s=48.26,
+                duration_ms=7400,
+                cache_read_tokens=1000,
+            ),
+        )
         cells = row(app, "r1")
         assert cells["state"] == "✓ done"
         assert (cells["input"], cells["output"], cells["speed"]) == ("1.2k", "345", "48.3")
@@ -42,9 +57,12 @@ async def test_a_row_appears_streams_in_place_and_ends_with_its_final_state() ->
 async def test_errors_are_red_and_say_what_went_wrong() -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await feed(pilot, message("typed", state=ERROR, status=429, error_type="rate_limit_error"),
-                   message("bare", state=ERROR, status=502),
-                   message("cut", state="aborted", error_type="client_disconnected"))
+        await feed(
+            pilot,
+            message("typed", state=ERROR, status=429, error_type="rate_limit_error"),
+            message("bare", state=ERROR, status=502),
+            message("cut", state="aborted", error_type="client_disconnected"),
+        )
         assert row(app, "typed")["state"] == "✗ rate_limit_error"
         assert row(app, "bare")["state"] == "✗ HTTP 502"
         assert "red" in cell_style(app, "typed", "state")
@@ -80,10 +98,12 @@ async def test_the_cursor_stays_on_its_row_while_others_arrive_and_update() -> N
 async def test_filters_by_provider_state_model_and_text() -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await feed(pilot,
-                   message("a1", state=DONE),
-                   message("a2", state=ERROR, error_type="overloaded_error", model="claude-opus-4-1"),
-                   message("o1", state=STREAMING, provider="openai", api="chat_completions", model="gpt-4o"))
+        await feed(
+            pilot,
+            message("a1", state=DONE),
+            message("a2", state=ERROR, error_type="overloaded_error", model="claude-opus-4-1"),
+            message("o1", state=STREAMING, provider="openai", api="chat_completions", model="gpt-4o"),
+        )
         await pilot.press("p")  # providers cycle in name order: anthropic first
         assert table(app).shown_ids() == ["a2", "a1"]
         await pilot.press("p")
@@ -122,16 +142,37 @@ async def test_a_filtered_out_update_leaves_the_table_and_a_matching_one_joins()
 async def test_detail_view_shows_every_field_and_follows_the_stream() -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await feed(pilot, message("r1", state=STREAMING, request_id="req_123", itl_p95_ms=31.5,
-                                  rate_limits={"anthropic-ratelimit-requests-remaining": "49"}))
+        await feed(
+            pilot,
+            message(
+                "r1",
+                state=STREAMING,
+                request_id="req_123",
+                itl_p95_ms=31.5,
+                rate_limits={"anthropic-ratelimit-requests-remaining": "49"},
+            ),
+        )
         await pilot.press("enter")
         assert isinstance(app.screen, DetailScreen)
         body = text_of(app, "#detail")
-        for expected in ("req_123", "31.5 ms", "anthropic-ratelimit-requests-remaining", "49",
-                         "2025-01-02 03:04:05.000"):
+        for expected in (
+            "req_123",
+            "31.5 ms",
+            "anthropic-ratelimit-requests-remaining",
+            "49",
+            "2025-01-02 03:04:05.000",
+        ):
             assert expected in body
-        await feed(pilot, message("r1", state=ERROR, error_type="overloaded_error",
-                                  error_message="Overloaded", request_id="req_123"))
+        await feed(
+            pilot,
+            message(
+                "r1",
+                state=ERROR,
+                error_type="overloaded_error",
+                error_message="Overloaded",
+                request_id="req_123",
+            ),
+        )
         body = text_of(app, "#detail")
         assert "Overloaded" in body and "overloaded_error" in body  # live while open
         await pilot.press("p")  # table keys do nothing here
@@ -143,16 +184,38 @@ async def test_detail_view_shows_every_field_and_follows_the_stream() -> None:
 async def test_per_model_view_counts_and_picks_a_model() -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await feed(pilot,
-                   message("a", state=DONE, model="m-big", ttft_ms=100, output_tokens_per_s=50,
-                           input_tokens=1000),
-                   message("b", state=ERROR, model="m-big", ttft_ms=300),
-                   message("c", state=DONE, model="m-small", ttft_ms=50, output_tokens_per_s=200))
+        await feed(
+            pilot,
+            message(
+                "a",
+                state=DONE,
+                model="m-big",
+                ttft_ms=100,
+                output_tokens_per_s=50,
+                input_tokens=1000,
+                cost_usd=0.0123,
+            ),
+            message("b", state=ERROR, model="m-big", ttft_ms=300),
+            message("c", state=DONE, model="m-small", ttft_ms=50, output_tokens_per_s=200),
+        )
         await pilot.press("m")
         assert isinstance(app.screen, ModelsScreen)
         models = app.screen.query_one("#models")
         big = [cell.plain for cell in models.get_row("m-big")]
-        assert big == ["m-big", "2", "0", "1", "50.0%", "1.0k", "0%", "0", "200ms", "290ms", "50.0"]
+        assert big == [
+            "m-big",
+            "2",
+            "0",
+            "1",
+            "50.0%",
+            "1.0k",
+            "0%",
+            "0",
+            "200ms",
+            "290ms",
+            "50.0",
+            "$0.0123",
+        ]
         assert models.get_row_at(0)[0].plain == "m-big"  # busiest first
         await feed(pilot, message("d", state=STREAMING, model="m-small"))
         assert [cell.plain for cell in models.get_row("m-small")][1:3] == ["2", "1"]  # live
@@ -188,8 +251,17 @@ async def test_connection_state_is_always_visible() -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         assert "connecting to /run/user/1000/livetoken/feed.sock" in text_of(app, "#connection")
-        app.post_message(FeedStatus(ConnectionStatus(Link.WAITING, app.socket_path, retry_in=2.0, attempt=3,
-                                                     detail="no socket there yet: is the proxy running?")))
+        app.post_message(
+            FeedStatus(
+                ConnectionStatus(
+                    Link.WAITING,
+                    app.socket_path,
+                    retry_in=2.0,
+                    attempt=3,
+                    detail="no socket there yet: is the proxy running?",
+                )
+            )
+        )
         await pilot.pause()
         line = text_of(app, "#connection")
         assert "waiting for the proxy at /run/user/1000/livetoken/feed.sock" in line
@@ -212,11 +284,23 @@ async def test_a_newer_schema_shows_a_warning_and_still_shows_rows() -> None:
 async def test_garbage_records_render_blank_and_the_app_keeps_going() -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await feed(pilot,
-                   {"type": "request", "id": "odd", "state": None, "model": 42, "started_at": "noon",
-                    "input_tokens": "many", "ttft_ms": -1e400, "rate_limits": "none"},
-                   {"type": "request", "id": "weird-state", "state": "thinking_hard"},
-                   {"type": "request"}, "not a map", {"no": "type"})
+        await feed(
+            pilot,
+            {
+                "type": "request",
+                "id": "odd",
+                "state": None,
+                "model": 42,
+                "started_at": "noon",
+                "input_tokens": "many",
+                "ttft_ms": -1e400,
+                "rate_limits": "none",
+            },
+            {"type": "request", "id": "weird-state", "state": "thinking_hard"},
+            {"type": "request"},
+            "not a map",
+            {"no": "type"},
+        )
         assert table(app).shown_ids() == ["weird-state", "odd"]
         assert row(app, "odd")["model"] == "" and row(app, "odd")["input"] == ""
         assert row(app, "weird-state")["state"] == "thinking_hard"
@@ -275,3 +359,17 @@ async def test_a_launcher_sub_title_joins_the_connection_line() -> None:
         app.sub_title = "proxy http://127.0.0.1:7400"
         await pilot.pause()
         assert "7400" in text_of(app, "#connection")
+
+
+async def test_cost_totals_say_when_some_requests_had_no_price() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await feed(
+            pilot,
+            message("a", state=DONE, input_tokens=10, cost_usd=0.5),
+            message("b", state=DONE, input_tokens=10, cost_usd=0.25),
+            message("d", state=STREAMING, input_tokens=10),
+        )
+        assert "cost $0.7500" in text_of(app, "#summary") and "+?" not in text_of(app, "#summary")
+        await feed(pilot, message("c", state=DONE, input_tokens=10, model="my-finetune"))  # no price known
+        assert "cost $0.7500+?" in text_of(app, "#summary")

@@ -43,6 +43,7 @@ async def running(client: FeedClient) -> AsyncIterator[None]:
 @contextlib.asynccontextmanager
 async def unix_server(path: Path, reply: bytes | None) -> AsyncIterator[None]:
     """A socket that is not a feed: it sends ``reply`` and hangs up, or (None) says nothing."""
+
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if reply is None:
             await reader.read()  # silent until the client gives up
@@ -113,13 +114,17 @@ async def test_a_missing_socket_means_waiting_with_the_path_and_retries(short_tm
     assert waiting[1].attempt == 2
 
 
-@pytest.mark.parametrize(("reply", "says"), [
-    (b"HTTP/1.1 400 Bad Request\r\n\r\n", "is not a LiveToken feed"),
-    (None, "no hello within"),
-    (b"", "closed before saying hello"),
-])
+@pytest.mark.parametrize(
+    ("reply", "says"),
+    [
+        (b"HTTP/1.1 400 Bad Request\r\n\r\n", "is not a LiveToken feed"),
+        (None, "no hello within"),
+        (b"", "closed before saying hello"),
+    ],
+)
 async def test_a_socket_that_is_not_a_feed_is_named_and_the_client_keeps_trying(
-        short_tmp: Path, reply: bytes | None, says: str) -> None:
+    short_tmp: Path, reply: bytes | None, says: str
+) -> None:
     inbox = Inbox()
     path = short_tmp / "other.sock"
     async with unix_server(path, reply), running(quick_client(path, inbox, hello_timeout=0.2)):

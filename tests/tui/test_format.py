@@ -7,18 +7,35 @@ import pytest
 from tui import format as fmt
 
 
-@pytest.mark.parametrize(("value", "estimated", "text"), [
-    (None, False, ""), (0, False, "0"), (842, False, "842"), (1234, False, "1.2k"),
-    (1234, True, "~1.2k"), (12_345, False, "12.3k"), (123_456, False, "123k"),
-    (2_500_000, False, "2.5M"), (999, True, "~999"),
-])
+@pytest.mark.parametrize(
+    ("value", "estimated", "text"),
+    [
+        (None, False, ""),
+        (0, False, "0"),
+        (842, False, "842"),
+        (1234, False, "1.2k"),
+        (1234, True, "~1.2k"),
+        (12_345, False, "12.3k"),
+        (123_456, False, "123k"),
+        (2_500_000, False, "2.5M"),
+        (999, True, "~999"),
+    ],
+)
 def test_tokens(value: int | None, estimated: bool, text: str) -> None:
     assert fmt.tokens(value, estimated) == text
 
 
-@pytest.mark.parametrize(("value", "text"), [
-    (None, ""), (0.4, "0ms"), (850, "850ms"), (1250, "1.25s"), (12_340, "12.3s"), (125_000, "2m05s"),
-])
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (None, ""),
+        (0.4, "0ms"),
+        (850, "850ms"),
+        (1250, "1.25s"),
+        (12_340, "12.3s"),
+        (125_000, "2m05s"),
+    ],
+)
 def test_millis(value: float | None, text: str) -> None:
     assert fmt.millis(value) == text
 

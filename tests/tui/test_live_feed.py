@@ -12,8 +12,15 @@ from tui.feed_client import Backoff
 
 
 def record(key: str, state: str, **fields: object) -> Record:
-    return Record(id=key, state=state, provider="anthropic", api="messages", model="claude-sonnet-4-5",
-                  started_at=T0, **fields)  # type: ignore[arg-type]
+    return Record(
+        id=key,
+        state=state,
+        provider="anthropic",
+        api="messages",
+        model="claude-sonnet-4-5",
+        started_at=T0,
+        **fields,
+    )  # type: ignore[arg-type]
 
 
 async def test_rows_stream_in_and_survive_a_publisher_restart(short_tmp: Path) -> None:

@@ -15,16 +15,29 @@ from tui.widgets.request_table import row_cells
 
 
 def test_a_well_formed_message_round_trips() -> None:
-    record = Record(id="r1", state="done", model="m", input_tokens=10, ttft_ms=1.5,
-                    rate_limits={"retry-after": "3"})
+    record = Record(
+        id="r1", state="done", model="m", input_tokens=10, ttft_ms=1.5, rate_limits={"retry-after": "3"}
+    )
     assert to_record(record.to_message()) == record
 
 
 def test_wrong_types_fall_back_to_defaults_and_extra_fields_are_ignored() -> None:
-    odd = {"type": "request", "id": "r1", "state": 7, "provider": None, "model": ["x"],
-           "status": "200", "input_tokens": True, "output_tokens": 12.0, "ttft_ms": math.nan,
-           "duration_ms": "fast", "chunks": None, "tokens_estimated": "yes",
-           "rate_limits": {"x-ratelimit-remaining": 5, 3: "no"}, "brand_new_field": {"a": 1}}
+    odd = {
+        "type": "request",
+        "id": "r1",
+        "state": 7,
+        "provider": None,
+        "model": ["x"],
+        "status": "200",
+        "input_tokens": True,
+        "output_tokens": 12.0,
+        "ttft_ms": math.nan,
+        "duration_ms": "fast",
+        "chunks": None,
+        "tokens_estimated": "yes",
+        "rate_limits": {"x-ratelimit-remaining": 5, 3: "no"},
+        "brand_new_field": {"a": 1},
+    }
     record = to_record(odd)
     assert record is not None
     assert (record.state, record.provider, record.model, record.status) == ("pending", "unknown", None, None)
@@ -50,8 +63,9 @@ def test_ids_are_required_and_numbers_are_accepted() -> None:
 
 
 def test_control_characters_cannot_break_a_cell() -> None:
-    record = to_record({"type": "request", "id": "r1", "model": "evil\x1b[2J\nmodel",
-                        "error_message": b"bytes \xff"})
+    record = to_record(
+        {"type": "request", "id": "r1", "model": "evil\x1b[2J\nmodel", "error_message": b"bytes \xff"}
+    )
     assert record is not None
     assert record.model == "evil [2J model"
     assert record.error_message == "bytes \ufffd"

@@ -31,8 +31,13 @@ def test_a_batch_keeps_only_the_latest_state_per_request() -> None:
 
 def test_reconnect_snapshot_marks_vanished_in_flight_requests_lost() -> None:
     store = RequestStore()
-    store.apply(batch(Record(id="gone", state=STREAMING), Record(id="kept", state=STREAMING),
-                      Record(id="old", state=DONE)))
+    store.apply(
+        batch(
+            Record(id="gone", state=STREAMING),
+            Record(id="kept", state=STREAMING),
+            Record(id="old", state=DONE),
+        )
+    )
     changes = store.apply(batch(Record(id="kept", state=DONE), hello=True))
     assert store.get("gone").lost and not store.get("gone").in_flight  # type: ignore[union-attr]
     assert not store.get("kept").lost and not store.get("old").lost  # type: ignore[union-attr]

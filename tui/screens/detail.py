@@ -22,13 +22,21 @@ from tui.store import Entry, RequestStore
 # Record fields grouped the way someone debugging a request reads them. A field added to the
 # contract later and not placed here still shows, under "More" (a test checks every field shows).
 SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("Request", ("id", "provider", "api", "method", "path", "stream", "model", "started_at",
-                 "request_id")),
+    ("Request", ("id", "provider", "api", "method", "path", "stream", "model", "started_at", "request_id")),
     ("Outcome", ("state", "status", "stop_reason", "error_type", "error_message")),
     ("Timing", ("ttfb_ms", "ttft_ms", "duration_ms", "output_tokens_per_s", "tpot_ms", "chunks")),
     ("Inter-token latency", ("itl_p50_ms", "itl_p95_ms", "itl_max_ms")),
-    ("Usage", ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
-               "reasoning_tokens", "tokens_estimated")),
+    (
+        "Usage",
+        (
+            "input_tokens",
+            "output_tokens",
+            "cache_read_tokens",
+            "cache_write_tokens",
+            "reasoning_tokens",
+            "tokens_estimated",
+        ),
+    ),
 )
 RATE_LIMITS = "rate_limits"
 
@@ -53,8 +61,15 @@ def _value(name: str, value: Any) -> str:
 
 
 def _section(title: str, rows: list[tuple[str, Text | str]]) -> Table:
-    table = Table(title=title, title_justify="left", title_style="bold", show_header=False,
-                  box=None, padding=(0, 2, 0, 0), expand=False)
+    table = Table(
+        title=title,
+        title_justify="left",
+        title_style="bold",
+        show_header=False,
+        box=None,
+        padding=(0, 2, 0, 0),
+        expand=False,
+    )
     table.add_column(style="dim", no_wrap=True)
     table.add_column(overflow="fold")
     for name, value in rows:
@@ -71,8 +86,10 @@ def detail_renderable(entry: Entry) -> Table:
         if title == "Outcome":
             rows[0] = ("state", Text(state_of(entry), style="bold red" if record.error_type else "bold"))
         if title == "Usage" and record.tokens_estimated:
-            rows[-1] = ("tokens_estimated", Text("yes: counted by the proxy, not reported upstream",
-                                                 style="yellow"))
+            rows[-1] = (
+                "tokens_estimated",
+                Text("yes: counted by the proxy, not reported upstream", style="yellow"),
+            )
         sections[title] = _section(title, rows)
     limits = sorted(record.rate_limits.items())
     sections["Rate limits"] = _section("Rate limits", limits or [("", Text("none sent", style="dim"))])

@@ -14,20 +14,36 @@ from tui.aggregate import Totals, by_model
 from tui.messages import StoreChanged
 from tui.store import RequestStore
 
-HEADERS = ("model", "requests", "in flight", "errors", "error rate", "in", "cached", "out",
-           "TTFT p50", "TTFT p95", "tok/s p50")
+HEADERS = (
+    "model",
+    "requests",
+    "in flight",
+    "errors",
+    "error rate",
+    "in",
+    "cached",
+    "out",
+    "TTFT p50",
+    "TTFT p95",
+    "tok/s p50",
+    "cost",
+)
 
 
 def model_cells(model: str, totals: Totals) -> tuple[Text, ...]:
     rate = totals.error_rate
     values = (
-        str(totals.requests), str(totals.in_flight), str(totals.errors),
+        str(totals.requests),
+        str(totals.in_flight),
+        str(totals.errors),
         "" if rate is None else f"{100 * rate:.1f}%",
         fmt.tokens(totals.input_tokens, totals.estimated),
         fmt.percent(totals.cache_read_tokens, totals.input_tokens),
         fmt.tokens(totals.output_tokens, totals.estimated),
-        fmt.millis(totals.ttft_p50_ms), fmt.millis(totals.ttft_p95_ms),
+        fmt.millis(totals.ttft_p50_ms),
+        fmt.millis(totals.ttft_p95_ms),
         fmt.rate(totals.median_tokens_per_s),
+        fmt.usd(totals.cost_usd, totals.unpriced),
     )
     numbers = [Text(value, justify="right") for value in values]
     if totals.errors:

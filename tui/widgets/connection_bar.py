@@ -24,8 +24,10 @@ def status_text(status: ConnectionStatus, note: str = "") -> Text:
     text.append(f"{words} ", style=style)
     text.append(status.path, style="bold")
     if status.link is Link.CONNECTED:
-        facts = [f"schema {status.schema}" if status.schema is not None else "",
-                 f"proxy pid {status.pid}" if status.pid is not None else ""]
+        facts = [
+            f"schema {status.schema}" if status.schema is not None else "",
+            f"proxy pid {status.pid}" if status.pid is not None else "",
+        ]
         text.append("".join(f"  {fact}" for fact in facts if fact), style="dim")
     else:
         if status.detail:

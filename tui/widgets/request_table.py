@@ -124,14 +124,19 @@ def _fit(text: str, width: int, right: bool) -> str:
     return " " * (width - size) + text if right else text + " " * (width - size)
 
 
-def render_row(cells: tuple[Cell, ...], columns: list[tuple[int, int]], width: int,
-               style: Style | None = None) -> Strip:
+def render_row(
+    cells: tuple[Cell, ...], columns: list[tuple[int, int]], width: int, style: Style | None = None
+) -> Strip:
     segments = [Segment(" " * GAP, style)]
     for index, column_width in columns:
         cell = cells[index]
         cell_style = Style.parse(cell.style) if cell.style else None  # parse is cached by Rich
-        segments.append(Segment(_fit(cell.text, column_width, COLUMNS[index].right),
-                                style + cell_style if style and cell_style else style or cell_style))
+        segments.append(
+            Segment(
+                _fit(cell.text, column_width, COLUMNS[index].right),
+                style + cell_style if style and cell_style else style or cell_style,
+            )
+        )
         segments.append(Segment(" " * GAP, style))
     strip = Strip(segments)
     return strip.adjust_cell_length(width, style)

@@ -25,9 +25,17 @@ def summary_pairs(totals: Totals) -> tuple[list[Pair], list[Pair]]:
     figures: list[Pair] = [
         ("in", approx + fmt.tokens(totals.input_tokens) + (f" ({cached} cached)" if cached else ""), "bold"),
         ("out", approx + fmt.tokens(totals.output_tokens), "bold"),
-        ("TTFT p50/p95", f"{fmt.millis(totals.ttft_p50_ms) or '-'}/{fmt.millis(totals.ttft_p95_ms) or '-'}",
-         "bold"),
+        (
+            "TTFT p50/p95",
+            f"{fmt.millis(totals.ttft_p50_ms) or '-'}/{fmt.millis(totals.ttft_p95_ms) or '-'}",
+            "bold",
+        ),
         ("tok/s p50", fmt.rate(totals.median_tokens_per_s), "bold"),
+        (
+            "cost",
+            (approx if totals.cost_usd else "") + fmt.usd(totals.cost_usd, totals.unpriced),
+            "bold green",
+        ),
     ]
     return counts, figures
 
