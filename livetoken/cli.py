@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from livetoken.launcher import LaunchError, Proxy, ProxySettings, state_dir
@@ -86,6 +87,9 @@ def run_with_table(settings: ProxySettings, demo: bool) -> int:
     if fake is not None:
         settings.anthropic_upstream = fake.upstream_url
         settings.openai_upstream = fake.upstream_url + "/v1"
+        # Demo traffic is not the user's: it gets a history of its own.
+        if "LIVETOKEN_DB" not in os.environ:
+            settings.env["LIVETOKEN_DB"] = str(state_dir() / "demo-history.db")
     proxy = None
     try:
         proxy = Proxy(settings).wait_ready()
