@@ -19,8 +19,8 @@ from typing import Any
 from mitmproxy import ctx, exceptions, http
 from mitmproxy.proxy import mode_specs
 
+from metrics import cost
 from metrics.config import LOOP_ADVICE, OPTION_NAMES, OPTIONS, api_key_provider, parse_option, read_env
-from metrics.cost import cost_usd
 from metrics.estimate import TokenEstimator
 from metrics.feed import FeedError, FeedPublisher, resolve_socket_path
 from metrics.history import HistoryError, HistoryWriter
@@ -46,6 +46,11 @@ _CONNECT_FAILED = (
     "certificate",
     "tls handshake",
 )
+
+
+def priced(record: Record) -> Record:
+    record.cost_usd = cost.cost_usd(record)
+    return record
 
 
 def guarded(hook: Callable[..., Any]) -> Callable[..., Any]:
@@ -272,6 +277,7 @@ class LiveToken:
     async def running(self) -> None:
         self._running = True
         self.estimator.start()
+        cost.warm_up()
         opts = ctx.options
         if "listen_host" in opts and not opts.listen_host:
             # Loopback unless the user asks otherwise (--listen-host, or @HOST:PORT in --mode).
@@ -313,15 +319,14 @@ class LiveToken:
         # Shutting down (Ctrl-C) mid-stream: those requests end too, with one final record each.
         for flow_id in list(self.trackers):
             tracker = self.trackers.pop(flow_id)
-            self._published_final(
-                tracker.fail(
-                    time.monotonic(),
-                    "proxy_shutdown",
-                    "the proxy shut down before the response ended",
-                    aborted=True,
-                    estimator=self.estimator,
-                )
+            record = tracker.fail(
+                time.monotonic(),
+                "proxy_shutdown",
+                "the proxy shut down before the response ended",
+                aborted=True,
+                estimator=self.estimator,
             )
+            self._published_final(priced(record))
         if self._estimating:
             await asyncio.wait(self._estimating, timeout=2)
         if self.feed is not None:
@@ -453,15 +458,16 @@ class LiveToken:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # only outside mitmproxy (scripts, tests): finish right here
             loop = None
-        if loop is None or not tracker.needs_estimate:
+        if loop is None or not (tracker.needs_estimate or not cost.ready.is_set()):
             try:
-                record = finish()
+                record = priced(finish())
             except Exception:
                 record = self._salvage(tracker)
             self._published_final(record)
             return
-        # Counting tokens of a long answer takes milliseconds: do it off the event loop.
-        future = loop.run_in_executor(None, finish)
+        # Counting the tokens of a long answer, or a first price lookup, takes milliseconds to a
+        # second: do it off the event loop.
+        future = loop.run_in_executor(None, lambda: priced(finish()))
         self._estimating.add(future)
         future.add_done_callback(functools.partial(self._estimated, tracker))
 
@@ -484,7 +490,6 @@ class LiveToken:
         return record
 
     def _published_final(self, record: Record) -> None:
-        record.cost_usd = cost_usd(record)
         self._publish(record)
         if self.history is not None:
             self.history.add(record)

@@ -9,11 +9,28 @@ record's ``tokens_estimated`` says so.
 from __future__ import annotations
 
 import functools
+import threading
 from typing import Any
 
-from genai_prices import Usage, calc_price
-
 from metrics.record import Record
+
+# Loading genai-prices and its price data takes about a second: never on the proxy's event loop.
+ready = threading.Event()
+
+
+def warm_up() -> threading.Event:
+    """Load the price data in a background thread; ``ready`` is set when costs are cheap."""
+
+    def load() -> None:
+        try:
+            _model_price("claude-sonnet-4-5", "anthropic")
+        finally:
+            ready.set()
+
+    if not ready.is_set():
+        threading.Thread(target=load, name="livetoken-prices", daemon=True).start()
+    return ready
+
 
 _PROVIDERS = {"anthropic": "anthropic", "openai": "openai"}
 
@@ -21,6 +38,8 @@ _PROVIDERS = {"anthropic": "anthropic", "openai": "openai"}
 @functools.lru_cache(maxsize=512)
 def _model_price(model: str, provider: str | None) -> Any:
     """The price card of a model, looked up once (the lookup is the slow part)."""
+    from genai_prices import Usage, calc_price
+
     try:
         return calc_price(
             Usage(input_tokens=0, output_tokens=0), model_ref=model, provider_id=provider
@@ -37,6 +56,8 @@ def cost_usd(record: Record) -> float | None:
     price = _model_price(record.model, _PROVIDERS.get(record.provider))
     if price is None:
         return None
+    from genai_prices import Usage
+
     usage = Usage(
         input_tokens=record.input_tokens or 0,
         output_tokens=record.output_tokens or 0,

@@ -12,6 +12,7 @@ from mitmproxy.proxy.mode_specs import ProxyMode
 from mitmproxy.test import taddons, tflow, tutils
 
 from livetoken_addon import LiveToken
+from metrics import cost
 from metrics.record import ABORTED, DONE, ERROR, FINAL_STATES, PENDING, STREAMING
 from tests import streams
 
@@ -31,6 +32,7 @@ def harness(short_tmp: Path, monkeypatch):
     for name in ENV:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("LIVETOKEN_DB", "")
+    assert cost.warm_up().wait(60)  # as after start-up: prices loaded, finals published at once
     addon = LiveToken()
     published: list[dict] = []
     with taddons.context(addon) as tctx:
