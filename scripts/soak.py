@@ -23,7 +23,6 @@ import random
 import re
 import socket
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -35,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from metrics.feed import FeedError, iter_feed  # noqa: E402
 from metrics.record import FINAL_STATES  # noqa: E402
-from tests.proxy import FakeUpstreamProcess, Mitmdump  # noqa: E402
+from tests.proxy import FakeUpstreamProcess, proxy_for  # noqa: E402
 
 PATHS = ["/v1/messages", "/v1/chat/completions", "/v1/responses"]
 # (share, name, x-fake options, what the client does)
@@ -142,19 +141,9 @@ def main() -> int:
     parser.add_argument("--json", action="store_true", help="print the report as one JSON object")
     args = parser.parse_args()
 
-    tmp = Path(tempfile.mkdtemp(prefix="lt-soak-", dir="/tmp"))
     upstream = FakeUpstreamProcess()
-    proxy = Mitmdump(
-        upstream.url,
-        tmp / "feed.sock",
-        tmp / "mitmdump.log",
-        extra_args=("-q",),
-        env={
-            "OPENAI_BASE_URL": f"{upstream.url}/v1",
-            "MAX_HISTORY": str(args.history),
-            "ENABLE_CONSOLE": "false",
-        },
-    ).wait_ready()
+    env = {"MAX_HISTORY": str(args.history), "ENABLE_CONSOLE": "false"}
+    proxy = proxy_for(upstream, "lt-soak-", env=env, extra_args=("-q",)).wait_ready()
     counter = FeedCounter(proxy.socket_path)
     counter.start()
     counter.started.wait(10)

@@ -14,7 +14,6 @@ import argparse
 import asyncio
 import statistics
 import sys
-import tempfile
 from pathlib import Path
 
 import httpx
@@ -22,7 +21,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.proxy import FakeUpstreamProcess, FeedReader, Mitmdump  # noqa: E402
+from tests.proxy import FakeUpstreamProcess, FeedReader, Mitmdump, proxy_for  # noqa: E402
 
 PATHS = ["/v1/messages", "/v1/chat/completions", "/v1/responses"]
 
@@ -75,15 +74,9 @@ def main() -> None:
     parser.add_argument("--pause-ms", type=float, default=300)
     parser.add_argument("--repeat", type=int, default=5, help="runs at concurrency 1")
     args = parser.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="lt-ttft-", dir="/tmp"))
     upstream = FakeUpstreamProcess()
-    proxy = Mitmdump(
-        upstream.url,
-        tmp / "feed.sock",
-        tmp / "mitmdump.log",
-        extra_args=("-q",),
-        env={"OPENAI_BASE_URL": f"{upstream.url}/v1", "ENABLE_CONSOLE": "false", "MAX_HISTORY": "1000"},
-    ).wait_ready()
+    env = {"ENABLE_CONSOLE": "false", "MAX_HISTORY": "1000"}
+    proxy = proxy_for(upstream, "lt-ttft-", env=env, extra_args=("-q",)).wait_ready()
     feed = FeedReader(proxy.socket_path)
     try:
         for n in args.concurrency:

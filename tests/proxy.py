@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -146,6 +147,21 @@ class Mitmdump:
             self.proc.kill()
             self.proc.wait()
         self.log_file.close()
+
+
+def proxy_for(
+    upstream: FakeUpstreamProcess, prefix: str = "lt-", *, env: dict[str, str] | None = None, **kwargs: Any
+) -> Mitmdump:
+    """mitmdump with the addon in front of the fake upstream for both APIs, in a fresh private folder
+    (short: Unix socket paths must stay under 108 bytes). Call ``wait_ready()`` on it."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    return Mitmdump(
+        upstream.url,
+        folder / "feed.sock",
+        folder / "mitmdump.log",
+        env={"OPENAI_BASE_URL": f"{upstream.url}/v1", **(env or {})},
+        **kwargs,
+    )
 
 
 class FeedReader:

@@ -6,27 +6,18 @@ import hashlib
 import os
 import socket
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 
 from metrics.record import DONE, ERROR, FINAL_STATES
-from tests.proxy import FakeUpstreamProcess, FeedReader, Mitmdump
+from tests.proxy import FakeUpstreamProcess, FeedReader, Mitmdump, proxy_for
 
 
 @pytest.fixture(scope="module")
-def rig(tmp_path_factory):
-    import tempfile
-
+def rig():
     upstream = FakeUpstreamProcess()
-    folder = Path(tempfile.mkdtemp(prefix="lt-bad-", dir="/tmp"))
-    proxy = Mitmdump(
-        upstream.url,
-        folder / "feed.sock",
-        tmp_path_factory.mktemp("log") / "mitmdump.log",
-        env={"OPENAI_BASE_URL": f"{upstream.url}/v1"},
-    ).wait_ready()
+    proxy = proxy_for(upstream, "lt-bad-").wait_ready()
     yield proxy, upstream, FeedReader(proxy.socket_path)
     proxy.stop()
     upstream.stop()

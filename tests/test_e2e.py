@@ -17,7 +17,7 @@ import pytest
 
 from metrics.record import ABORTED, DONE, ERROR, FINAL_STATES, PENDING, STREAMING
 from tests.conftest import fixture_body, requires_fixtures
-from tests.proxy import FakeUpstreamProcess, FeedReader, Mitmdump, free_port
+from tests.proxy import FakeUpstreamProcess, FeedReader, Mitmdump, free_port, proxy_for
 from tests.test_records import SSE_EXPECTATIONS, fixture_params
 
 SECRET = "sk-ant-test-SECRET-do-not-leak"
@@ -31,16 +31,8 @@ def upstream():
 
 
 @pytest.fixture(scope="module")
-def proxy(upstream, tmp_path_factory):
-    import tempfile
-
-    folder = Path(tempfile.mkdtemp(prefix="lt-e2e-", dir="/tmp"))
-    proc = Mitmdump(
-        upstream.url,
-        folder / "feed.sock",
-        tmp_path_factory.mktemp("log") / "mitmdump.log",
-        env={"OPENAI_BASE_URL": f"{upstream.url}/v1"},
-    ).wait_ready()
+def proxy(upstream):
+    proc = proxy_for(upstream, "lt-e2e-").wait_ready()
     yield proc
     proc.stop()
 
