@@ -277,7 +277,9 @@ class LiveToken:
     async def running(self) -> None:
         self._running = True
         self.estimator.start()
-        cost.warm_up()
+        # Prices load in a worker (about a second of CPU); the feed, the sign that the proxy is
+        # ready, comes up after them, so measured traffic does not share the CPU with the load.
+        await asyncio.get_running_loop().run_in_executor(None, cost.warm_up().wait)
         opts = ctx.options
         if "listen_host" in opts and not opts.listen_host:
             # Loopback unless the user asks otherwise (--listen-host, or @HOST:PORT in --mode).
