@@ -322,7 +322,7 @@ def test_stuck_subscriber_slows_no_one(proxy, upstream, feed) -> None:
         stuck.close()
     # A proxy that waited for the stuck reader would stall for good; allow for a noisy machine.
     extra = sorted(proxied - upstream_ms for proxied, upstream_ms in durations)
-    assert extra[1] < 50, durations
+    assert extra[1] < 150, durations
 
 
 def test_client_hang_up_aborts_and_closes_the_upstream(proxy, upstream, feed) -> None:
