@@ -184,8 +184,10 @@ def report(concurrency: int, series: dict[str, Series]) -> None:
     added_p50 = [a - b for a, b in zip(lt.lag_p50, no.lag_p50, strict=True)]
     added_p99 = [a - b for a, b in zip(lt.lag_p99, no.lag_p99, strict=True)]
     rounds = ", ".join(f"{r:.3f}" for r in cpu_ratios)
-    print(f"  livetoken vs noop: CPU x{med(cpu_ratios):.3f} (rounds: {rounds}); "
-          f"added lag p50 {med(added_p50):+.3f} ms, p99 {med(added_p99):+.3f} ms")
+    print(
+        f"  livetoken vs noop: CPU x{med(cpu_ratios):.3f} (rounds: {rounds}); "
+        f"added lag p50 {med(added_p50):+.3f} ms, p99 {med(added_p99):+.3f} ms"
+    )
 
 
 if __name__ == "__main__":
