@@ -5,11 +5,17 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from livetoken.launcher import LaunchError, Proxy, ProxySettings, state_dir
 from livetoken.tail import tail
+from livetoken.web import DEFAULT_WEB_PORT
 from metrics.config import DEFAULT_ANTHROPIC_UPSTREAM, read_env
+from metrics.feed import resolve_socket_path
 from metrics.history import HistoryError
+
+if TYPE_CHECKING:
+    from livetoken.web.server import WebServer
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,14 +35,26 @@ def build_parser() -> argparse.ArgumentParser:
     proxy_options.add_argument(
         "--allow-remote-key", action="store_true", help="allow API_KEY while listening beyond loopback"
     )
+    table_options = argparse.ArgumentParser(add_help=False)
+    table_options.add_argument(
+        "--web-port", type=int, default=DEFAULT_WEB_PORT, help=f"web panel port (default {DEFAULT_WEB_PORT})"
+    )
     commands = parser.add_subparsers(dest="command")
-    commands.add_parser("run", parents=[proxy_options], help="the proxy and the live table (the default)")
+    commands.add_parser(
+        "run", parents=[proxy_options, table_options], help="the proxy and the live table (the default)"
+    )
     commands.add_parser(
         "demo",
-        parents=[proxy_options],
+        parents=[proxy_options, table_options],
         help="the same with a local fake API and demo traffic: no key, no network",
     )
     commands.add_parser("proxy", parents=[proxy_options], help="the proxy alone, logging to this terminal")
+    p_web = commands.add_parser("web", help="the live panel in a browser, over the feed")
+    p_web.add_argument("--port", type=int, default=DEFAULT_WEB_PORT, help=f"default {DEFAULT_WEB_PORT}")
+    p_web.add_argument(
+        "--host", default="127.0.0.1", help="listen address (default 127.0.0.1; 0.0.0.0 serves others)"
+    )
+    p_web.add_argument("--socket", help="feed socket (default: LIVETOKEN_SOCKET, else per-user path)")
     p_tail = commands.add_parser("tail", help="print the feed as JSON lines (one per update)")
     p_tail.add_argument("--socket", help="feed socket (default: LIVETOKEN_SOCKET, else per-user path)")
     p_tail.add_argument("--final", action="store_true", help="only final records (done, error, aborted)")
@@ -59,7 +77,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p_export.add_argument("--since", help="24h, 7d, 30m or a date (default: everything)")
     p_export.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
-    parser.set_defaults(command="run", port=None, host="127.0.0.1", socket=None, allow_remote_key=False)
+    parser.set_defaults(
+        command="run",
+        port=None,
+        host="127.0.0.1",
+        socket=None,
+        allow_remote_key=False,
+        web_port=DEFAULT_WEB_PORT,
+    )
     return parser
 
 
@@ -79,7 +104,21 @@ def settings_from(args: argparse.Namespace, log_name: str | None) -> ProxySettin
     )
 
 
-def run_with_table(settings: ProxySettings, demo: bool) -> int:
+def start_web(socket_path: str, port: int) -> tuple[WebServer | None, str]:
+    """The web panel beside the table, and what the connection line says about it.
+
+    A busy port costs the panel, not the run: the table is what the user asked for.
+    """
+    from livetoken.web.server import WebServer
+
+    try:
+        server = WebServer(socket_path, "127.0.0.1", port, quiet=True).start()
+    except LaunchError as exc:
+        return None, f"no web panel ({exc})"
+    return server, f"web {server.url}"
+
+
+def run_with_table(settings: ProxySettings, demo: bool, web_port: int = DEFAULT_WEB_PORT) -> int:
     from livetoken.demo import Demo
     from tui.app import LiveTokenApp
 
@@ -90,16 +129,19 @@ def run_with_table(settings: ProxySettings, demo: bool) -> int:
         # Demo traffic is not the user's: it gets a history of its own.
         if "LIVETOKEN_DB" not in os.environ:
             settings.env["LIVETOKEN_DB"] = str(state_dir() / "demo-history.db")
-    proxy = None
+    proxy = web = None
     try:
         proxy = Proxy(settings).wait_ready()
+        web, web_note = start_web(settings.socket_path, web_port)
         if fake is not None:
             fake.start_traffic(settings.port)
         app = LiveTokenApp(settings.socket_path)
         app.title = "LiveToken demo" if demo else "LiveToken"
-        app.sub_title = f"proxy {settings.url} · log {settings.log_path}"
+        app.sub_title = f"proxy {settings.url} · {web_note} · log {settings.log_path}"
         app.run()
     finally:
+        if web is not None:
+            web.stop()
         if fake is not None:
             fake.stop()
         if proxy is not None:
@@ -130,10 +172,16 @@ def main(argv: list[str] | None = None) -> int:
             if args.command == "report":
                 return report(db, args.since, args.by, args.format or "table")
             return export(db, args.since, args.format)
+        if args.command == "web":
+            from livetoken.web.server import serve
+
+            return serve(resolve_socket_path(args.socket), args.host, args.port)
         if args.command == "proxy":
             return run_headless(settings_from(args, None))
         demo = args.command == "demo"
-        return run_with_table(settings_from(args, "demo-proxy.log" if demo else "proxy.log"), demo)
+        return run_with_table(
+            settings_from(args, "demo-proxy.log" if demo else "proxy.log"), demo, args.web_port
+        )
     except (LaunchError, HistoryError, ValueError) as exc:
         print(f"livetoken: {exc}", file=sys.stderr)
         return 2
