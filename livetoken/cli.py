@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from livetoken.launcher import LaunchError, Proxy, ProxySettings, state_dir
@@ -19,11 +20,6 @@ if TYPE_CHECKING:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="livetoken",
-        description="Live monitor for LLM API traffic. Without a command: the proxy and "
-        "the live table in this terminal.",
-    )
     proxy_options = argparse.ArgumentParser(add_help=False)
     proxy_options.add_argument("--port", type=int, help="listen port (default: LIVETOKEN_PORT, else 7357)")
     proxy_options.add_argument(
@@ -38,6 +34,13 @@ def build_parser() -> argparse.ArgumentParser:
     table_options = argparse.ArgumentParser(add_help=False)
     table_options.add_argument(
         "--web-port", type=int, default=DEFAULT_WEB_PORT, help=f"web panel port (default {DEFAULT_WEB_PORT})"
+    )
+    # The bare command is `livetoken run`: its options work without the word (livetoken --port 7358).
+    parser = argparse.ArgumentParser(
+        prog="livetoken",
+        description="Live monitor for LLM API traffic. Without a command: the proxy and "
+        "the live table in this terminal.",
+        parents=[proxy_options, table_options],
     )
     commands = parser.add_subparsers(dest="command")
     commands.add_parser(
@@ -77,14 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p_export.add_argument("--since", help="24h, 7d, 30m or a date (default: everything)")
     p_export.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
-    parser.set_defaults(
-        command="run",
-        port=None,
-        host="127.0.0.1",
-        socket=None,
-        allow_remote_key=False,
-        web_port=DEFAULT_WEB_PORT,
-    )
+    parser.set_defaults(command="run")
     return parser
 
 
@@ -126,9 +122,11 @@ def run_with_table(settings: ProxySettings, demo: bool, web_port: int = DEFAULT_
     if fake is not None:
         settings.anthropic_upstream = fake.upstream_url
         settings.openai_upstream = fake.upstream_url + "/v1"
-        # Demo traffic is not the user's: it gets a history of its own.
-        if "LIVETOKEN_DB" not in os.environ:
-            settings.env["LIVETOKEN_DB"] = str(state_dir() / "demo-history.db")
+        # Demo traffic is not the user's: a history of its own, and a feed of its own unless one is
+        # named, so a demo next to a real LiveToken neither mixes nor collides with it.
+        settings.env["LIVETOKEN_DB"] = str(state_dir() / "demo-history.db")
+        if not settings.socket and not os.environ.get("LIVETOKEN_SOCKET"):
+            settings.socket = str(Path(resolve_socket_path()).with_name("demo.sock"))
     proxy = web = None
     try:
         proxy = Proxy(settings).wait_ready()
@@ -168,7 +166,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command in ("report", "export"):
             from livetoken.report import export, report
 
-            db = args.db or read_env().db or None
+            db = args.db or read_env().db
+            if not db:
+                print("livetoken: history is off (LIVETOKEN_DB is empty); name a database with --db",
+                      file=sys.stderr)
+                return 2
             if args.command == "report":
                 return report(db, args.since, args.by, args.format or "table")
             return export(db, args.since, args.format)

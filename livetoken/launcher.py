@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from metrics.config import api_key_provider
-from metrics.feed import resolve_socket_path
+from metrics.feed import FeedError, iter_feed, resolve_socket_path
 from metrics.routing import Upstream, is_loopback
 
 PR_SET_PDEATHSIG = 1
@@ -155,10 +155,14 @@ class Proxy:
         check(settings)
         self.settings = settings
         self._log = None
-        out: int | object = subprocess.DEVNULL
+        out = None  # no log file: the proxy writes to this terminal
         if settings.log_path is not None:
             settings.log_path.parent.mkdir(parents=True, exist_ok=True)
-            self._log = open(settings.log_path, "w")  # noqa: SIM115 - closed in stop()
+            # Appended, so a failed restart does not wipe the last session's log.
+            self._log = open(settings.log_path, "a")  # noqa: SIM115 - closed in stop()
+            self._log.write(f"--- livetoken {time.strftime('%Y-%m-%d %H:%M:%S')} ---\n")
+            self._log.flush()
+            self._log_start = self._log.tell()
             out = self._log
         self.process = subprocess.Popen(
             command(settings),
@@ -175,18 +179,34 @@ class Proxy:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise LaunchError(f"the proxy stopped at start-up: {self.last_error()}")
-            if os.path.exists(socket_path) and _port_open(self.settings):
+            if self._publishing(socket_path) and _port_open(self.settings):
                 return self
             time.sleep(0.05)
         self.stop()
         raise LaunchError(f"the proxy did not start within {timeout:.0f} s; see {self.settings.log_path}")
 
+    def _publishing(self, socket_path: str) -> bool:
+        """Is *our* proxy's feed up? A socket left by another LiveToken (or a dead one) is not."""
+        if not os.path.exists(socket_path):
+            return False
+        try:
+            hello = next(iter_feed(socket_path, timeout=1))
+        except (FeedError, StopIteration, OSError):
+            return False
+        return hello.get("pid") == self.process.pid
+
     def last_error(self) -> str:
         if self.settings.log_path is None or not self.settings.log_path.exists():
             return "see the output above"
-        lines = [line for line in self.settings.log_path.read_text().splitlines() if line.strip()]
-        errors = [line for line in lines if "livetoken:" in line or "rror" in line]
-        return (errors or lines or ["no output"])[-1].split("] ", 1)[-1]
+        with open(self.settings.log_path, errors="replace") as log:
+            log.seek(getattr(self, "_log_start", 0))
+            lines = [line.split("] ", 1)[-1] for line in log.read().splitlines() if line.strip()]
+        # LiveToken's own line says what to change; mitmproxy's last words only that it stopped.
+        for marker in ("livetoken:", "rror", ""):
+            found = [line for line in lines if marker in line and "logged during startup" not in line]
+            if found:
+                return f"{found[-1]} (log: {self.settings.log_path})"
+        return f"no output (log: {self.settings.log_path})"
 
     def stop(self) -> None:
         if self.process.poll() is None:

@@ -77,7 +77,7 @@ def _row(group: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
         "cache_read_tokens": total("cache_read_tokens"),
         "cache_write_tokens": total("cache_write_tokens"),
         # One request without a price makes the total unknown, not smaller.
-        "cost_usd": None if any(c is None for c in costs) else sum(costs),
+        "cost_usd": None if any(c is None for c in costs) else round(sum(costs), 8),
         "ttft_p50_ms": _round(percentile(ttfts, 50)),
         "ttft_p95_ms": _round(percentile(ttfts, 95)),
         "output_tokens_per_s_median": _round(statistics.median(speeds) if speeds else None),
@@ -170,7 +170,11 @@ def report(db_path: str | None, since_text: str | None, by: str, fmt: str, out: 
 
 
 def export(db_path: str | None, since_text: str | None, fmt: str, out: TextIO = sys.stdout) -> int:
-    records = load(db_path, parse_since(since_text)) or []
+    records = load(db_path, parse_since(since_text))
+    if not records:
+        note = "no history database yet" if records is None else "no requests recorded"
+        print(f"livetoken export: {note} ({db_path or default_db_path()})", file=sys.stderr)
+        records = []
     if fmt == "csv":
         writer = csv.DictWriter(out, fieldnames=RECORD_FIELDS)
         writer.writeheader()

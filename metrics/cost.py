@@ -2,8 +2,8 @@
 
 Input, output, cache reads and cache writes are priced separately; genai-prices counts input
 the way LiveToken does (cached tokens included). A model genai-prices does not know costs
-``None``, never 0. A cost computed from estimated tokens is as estimated as they are: the
-record's ``tokens_estimated`` says so.
+``None``, never 0; a request that used no tokens costs 0. A cost computed from estimated tokens
+is as estimated as they are: the record's ``tokens_estimated`` says so.
 """
 
 from __future__ import annotations
@@ -51,7 +51,9 @@ def _model_price(model: str, provider: str | None) -> Any:
 
 
 def cost_usd(record: Record) -> float | None:
-    if not record.model or (record.input_tokens is None and record.output_tokens is None):
+    if record.input_tokens is None and record.output_tokens is None:
+        return 0.0  # no tokens used (an error before any, count_tokens, a model list): nothing billed
+    if not record.model:
         return None
     price = _model_price(record.model, _PROVIDERS.get(record.provider))
     if price is None:

@@ -108,6 +108,9 @@ def _migrate(db: sqlite3.Connection, path: str) -> None:
             f"{path} was written by a newer LiveToken (schema {version}, this one reads "
             f"{SCHEMA_VERSION}); update LiveToken, or {HINT}"
         )
+    if version == 0 and db.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]:
+        # Version 0 with tables of its own: some other program's database, not an empty new one.
+        raise HistoryError(f"{path} is another program's SQLite database, not LiveToken's history; {HINT}")
     with db:
         for migrate in MIGRATIONS[version:]:
             migrate(db)

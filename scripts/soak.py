@@ -175,10 +175,10 @@ def main() -> int:
     # A fresh subscriber's hello says how many requests the proxy still tracks: none should leak.
     in_flight = next(iter_feed(str(proxy.socket_path), timeout=5)).get("in_flight") if alive else None
     reader_dropped = counter.disconnected
+    log = proxy.log()  # before stop(): its folder goes with it
     proxy.stop()
     upstream.stop()
     stuck.close()
-    log = proxy.log()
     errors = [line for line in log.splitlines() if INTERNAL_ERROR.search(line)]
 
     doubled = {rid: n for rid, n in counter.finals.items() if n > 1}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -147,6 +148,8 @@ class Mitmdump:
             self.proc.kill()
             self.proc.wait()
         self.log_file.close()
+        if getattr(self, "folder", None) is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def proxy_for(
@@ -155,13 +158,15 @@ def proxy_for(
     """mitmdump with the addon in front of the fake upstream for both APIs, in a fresh private folder
     (short: Unix socket paths must stay under 108 bytes). Call ``wait_ready()`` on it."""
     folder = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
-    return Mitmdump(
+    proxy = Mitmdump(
         upstream.url,
         folder / "feed.sock",
         folder / "mitmdump.log",
         env={"OPENAI_BASE_URL": f"{upstream.url}/v1", **(env or {})},
         **kwargs,
     )
+    proxy.folder = folder  # removed by stop()
+    return proxy
 
 
 class FeedReader:

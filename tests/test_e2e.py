@@ -299,7 +299,8 @@ def test_ttft_matches_the_upstreams_own_clock(proxy, upstream, feed) -> None:
     upstream_ttft_ms = (sent["first_content_at"] - sent["received_at"]) * 1000
     record = feed.final(headers["request-id"])
     assert 300 <= upstream_ttft_ms < 320
-    assert abs(record["ttft_ms"] - upstream_ttft_ms) < 15, (record["ttft_ms"], upstream_ttft_ms)
+    # Typically 2-5 ms (docs/benchmarks.md); the bound leaves room for a busy shared machine.
+    assert abs(record["ttft_ms"] - upstream_ttft_ms) < 25, (record["ttft_ms"], upstream_ttft_ms)
     assert record["ttfb_ms"] < 100
 
 

@@ -139,12 +139,14 @@ def test_cache_reads_are_cheaper_than_fresh_input() -> None:
     assert cost_usd(cached) < cost_usd(fresh) / 2
 
 
-def test_unknown_model_or_no_tokens_cost_null_never_zero() -> None:
+def test_unknown_model_costs_null_never_zero_and_no_tokens_cost_nothing() -> None:
     assert (
         cost_usd(Record(id="x", provider="openai", model="my-finetune", input_tokens=5, output_tokens=5))
         is None
     )
-    assert cost_usd(Record(id="x", provider="anthropic", model="claude-sonnet-4-5")) is None
+    # A 429 before any token, count_tokens, a model list: nothing was billed.
+    assert cost_usd(Record(id="x", provider="anthropic", model="claude-sonnet-4-5", status=429)) == 0.0
+    assert cost_usd(Record(id="x", provider="anthropic", api="other")) == 0.0
 
 
 # -- the database ------------------------------------------------------------------------------
@@ -215,6 +217,18 @@ def test_unusable_databases_say_what_to_change(tmp_path: Path) -> None:
         HistoryWriter("/proc/livetoken-history/h.db")
 
 
+def test_another_programs_database_is_not_touched(tmp_path: Path) -> None:
+    path = tmp_path / "app.db"
+    other = sqlite3.connect(path)
+    other.execute("CREATE TABLE notes (body TEXT)")
+    other.commit()
+    other.close()
+    with pytest.raises(HistoryError, match="another program's SQLite database"):
+        HistoryWriter(str(path))
+    tables = sqlite3.connect(path).execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+    assert tables == [("notes",)]
+
+
 def test_a_locked_database_says_so(tmp_path: Path) -> None:
     path = tmp_path / "h.db"
     HistoryWriter(str(path)).close()
@@ -245,12 +259,14 @@ def test_report_by_model_equals_a_hand_computation() -> None:
     ) == (3000, 300, 800, 1500)
     assert sonnet["ttft_p50_ms"] == 400.0 and sonnet["ttft_p95_ms"] == pytest.approx(490.0)
     assert sonnet["output_tokens_per_s_median"] == 60.0
-    # The errored request has no tokens and no price: the group's cost is unknown, not smaller.
-    assert records[1].cost_usd is None and sonnet["cost_usd"] is None
+    # The 429 used no tokens and costs nothing; the other two are priced.
+    assert records[1].cost_usd == 0.0
+    assert sonnet["cost_usd"] == pytest.approx(records[0].cost_usd + records[2].cost_usd)
     assert rows["gpt-4o-mini"]["cost_usd"] == pytest.approx(records[3].cost_usd)
-    both = summarise([records[0].to_dict(), records[2].to_dict()], "model")[0]
-    assert both["cost_usd"] == pytest.approx(records[0].cost_usd + records[2].cost_usd)
+    # A request with tokens but no known price makes its group's cost unknown, not smaller.
     assert rows["my-finetune"]["cost_usd"] is None and rows["my-finetune"]["errors"] == 1
+    mixed = summarise([records[0].to_dict(), records[4].to_dict()], "provider")
+    assert [r["cost_usd"] for r in mixed] == [pytest.approx(records[0].cost_usd), None]
     assert all(list(r) == list(REPORT_KEYS) for r in rows.values())
 
 

@@ -226,3 +226,21 @@ def test_missing_mitmdump_says_how_to_install(monkeypatch, tmp_path: Path) -> No
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(LaunchError, match=r"mitmdump not found.*uv sync"):
         find_mitmdump()
+
+
+def test_a_proxy_that_dies_at_start_is_reported_even_beside_another_feed(short_tmp: Path) -> None:
+    """Another LiveToken already publishes on the socket: our proxy stops, and the launcher says why
+    instead of mistaking the other feed for ours."""
+    from metrics.feed import bind_socket
+
+    socket_path = short_tmp / "feed.sock"
+    other = bind_socket(str(socket_path))  # a live listener, as another proxy's feed
+    settings = ProxySettings(
+        port=free_port(), socket=str(socket_path), log_path=short_tmp / "proxy.log", env={"LIVETOKEN_DB": ""}
+    )
+    try:
+        with pytest.raises(LaunchError, match="already publishing") as caught:
+            Proxy(settings).wait_ready(timeout=30)
+        assert str(settings.log_path) in str(caught.value)
+    finally:
+        other.close()
