@@ -84,7 +84,7 @@ def _version() -> str:
         return "0"
 
 
-class OtlpExporter:
+class OtlpExporter(semconv.Exporter):
     """Records final records into OTel instruments; a background reader pushes them every
     ``export_interval_s`` seconds (cumulative temporality unless the standard
     OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE says otherwise).
@@ -96,6 +96,8 @@ class OtlpExporter:
     Headers (e.g. auth for a hosted collector) come from the SDK's standard
     OTEL_EXPORTER_OTLP_HEADERS / OTEL_EXPORTER_OTLP_METRICS_HEADERS, and ``headers`` on top.
     """
+
+    label = "OTLP exporter"
 
     def __init__(
         self,
@@ -135,9 +137,7 @@ class OtlpExporter:
             shutdown_on_exit=False,
         )
         self._define_instruments(self._provider.get_meter("livetoken", _version()))
-        self._mapper = semconv.Mapper()
-        self._closed = False
-        self._failures = 0
+        super().__init__()
 
     def _define_instruments(self, meter: Any) -> None:
         self.token_usage = meter.create_histogram(
@@ -162,19 +162,6 @@ class OtlpExporter:
         )
 
     # -- records ----------------------------------------------------------------------------
-    def observe(self, record: Any) -> None:
-        """Record one final record (non-final ones are ignored). Cheap, and never raises."""
-        if self._closed:
-            return
-        try:
-            observation = self._mapper.observe(record)
-            if observation is not None:
-                self._record(observation)
-        except Exception:  # a metrics bug must never reach the proxy's event loop
-            self._failures += 1
-            if self._failures == 1:
-                log.exception("OTLP exporter: could not record a request (reported once)")
-
     def _record(self, obs: Observation) -> None:
         attributes = _attributes(obs)
         self.requests.add(1, attributes)

@@ -77,22 +77,23 @@ def _host(host: str, address: str, forms: str) -> str:
     return host
 
 
-class PrometheusExporter:
+class PrometheusExporter(semconv.Exporter):
     """Serves ``/metrics`` from its own registry in a background thread.
 
     ``observe`` runs on the proxy's event loop: it only updates in-memory metrics (prometheus
     client objects are thread-safe, the server thread reads them on each scrape) and never raises.
     """
 
+    label = "Prometheus exporter"
+
     def __init__(self, address: str) -> None:
+        super().__init__()
         self.host, self.port = parse_address(address)
-        self._mapper = semconv.Mapper()
         # A registry of our own: the global one would also expose process/GC collectors and would
         # clash when two exporters live in one process (tests, a restarted addon).
         self.registry = CollectorRegistry()
         self._server: Any = None
         self._thread: threading.Thread | None = None
-        self._failures = 0
         self._define_metrics()
 
     def _define_metrics(self) -> None:
@@ -176,17 +177,6 @@ class PrometheusExporter:
             thread.join(timeout=5)
 
     # -- records ----------------------------------------------------------------------------
-    def observe(self, record: Any) -> None:
-        """Count one final record (non-final ones are ignored). Cheap, and never raises."""
-        try:
-            observation = self._mapper.observe(record)
-            if observation is not None:
-                self._record(observation)
-        except Exception:  # a metrics bug must never reach the proxy's event loop
-            self._failures += 1
-            if self._failures == 1:
-                log.exception("Prometheus exporter: could not record a request (reported once)")
-
     def _record(self, obs: Observation) -> None:
         labels = (
             obs.operation or "",

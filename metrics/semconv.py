@@ -9,6 +9,7 @@ names. Names, attributes and bucket boundaries follow the GenAI semantic convent
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -162,3 +163,32 @@ def _count(value: Any) -> int | None:
 
 def _amount(value: Any) -> float | None:
     return _number(value)
+
+
+class Exporter:
+    """What both exporters share: map a final record once, record it, never raise into the proxy."""
+
+    label = "exporter"
+    _closed = False
+
+    def __init__(self) -> None:
+        self._mapper = Mapper()
+        self._failures = 0
+
+    def observe(self, record: Any) -> None:
+        """Take one final record (non-final ones are ignored). Cheap, and never raises."""
+        if self._closed:
+            return
+        try:
+            observation = self._mapper.observe(record)
+            if observation is not None:
+                self._record(observation)
+        except Exception:  # a metrics bug must never reach the proxy's event loop
+            self._failures += 1
+            if self._failures == 1:
+                logging.getLogger(type(self).__module__).exception(
+                    "%s: could not record a request (reported once)", self.label
+                )
+
+    def _record(self, obs: Observation) -> None:
+        raise NotImplementedError

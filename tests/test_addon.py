@@ -15,21 +15,14 @@ from livetoken_addon import LiveToken
 from metrics import cost
 from metrics.record import ABORTED, DONE, ERROR, FINAL_STATES, PENDING, STREAMING
 from tests import streams
+from tests.proxy import CLEAN_ENV
 
-ENV = (
-    "ANTHROPIC_BASE_URL",
-    "OPENAI_BASE_URL",
-    "API_KEY",
-    "ENABLE_CONSOLE",
-    "MAX_HISTORY",
-    "LIVETOKEN_SOCKET",
-)
 REVERSE = "reverse:http://127.0.0.1:9@7357"
 
 
 @pytest.fixture
 def harness(short_tmp: Path, monkeypatch):
-    for name in ENV:
+    for name in CLEAN_ENV:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("LIVETOKEN_DB", "")
     assert cost.warm_up().wait(60)  # as after start-up: prices loaded, finals published at once
