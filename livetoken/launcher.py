@@ -44,8 +44,13 @@ class ProxySettings:
         return resolve_socket_path(self.socket or None)
 
     @property
+    def connect_host(self) -> str:
+        """Where a client on this machine reaches the proxy (a wildcard listener via loopback)."""
+        return "127.0.0.1" if self.host in ("", "0.0.0.0", "::") else self.host
+
+    @property
     def url(self) -> str:
-        host = "127.0.0.1" if self.host in ("", "0.0.0.0", "::") else self.host
+        host = f"[{self.connect_host}]" if ":" in self.connect_host else self.connect_host
         return f"http://{host}:{self.port}"
 
 
@@ -222,9 +227,7 @@ class Proxy:
 
 def _port_open(settings: ProxySettings) -> bool:
     try:
-        socket.create_connection(
-            (settings.url.split("//")[1].rsplit(":", 1)[0].strip("[]"), settings.port), timeout=0.2
-        ).close()
+        socket.create_connection((settings.connect_host, settings.port), timeout=0.2).close()
         return True
     except OSError:
         return False

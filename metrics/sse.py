@@ -117,12 +117,10 @@ class SSEDecoder:
                 events.append(event)
         return events
 
-    def _line(self, line: bytes) -> SSEEvent | None:
-        """One line of a field, a comment, or (empty) the end of an event."""
-        if not line:
-            return self._dispatch()
+    def _line(self, line: bytes) -> None:
+        """One non-empty line: a field or a comment (feed() handles the blank line that ends an event)."""
         if line[0] == 0x3A:  # ":" comment / keep-alive
-            return None
+            return
         name, sep, value = line.partition(b":")
         if sep and value[:1] == b" ":
             value = value[1:]
@@ -133,7 +131,6 @@ class SSEDecoder:
             self._event = value.decode("utf-8", "replace")
             self._has_fields = True
         # id, retry and unknown fields carry nothing the metrics need.
-        return None
 
     def _dispatch(self) -> SSEEvent | None:
         if not self._has_fields:

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from metrics.feed import FeedError, iter_feed
 from metrics.record import FINAL_STATES
 from tests.conftest import FIXTURES, ROOT
@@ -227,3 +229,32 @@ def listening_addresses(port: int) -> set[str]:
                         words = b"".join(raw[i : i + 4][::-1] for i in range(0, 16, 4))
                         found.add(socket.inet_ntop(socket.AF_INET6, words))
     return found
+
+
+def post_raw(
+    proxy: Mitmdump,
+    path: str,
+    fake: str,
+    body: bytes = b'{"model":"m","stream":true}',
+    headers: dict[str, str] | None = None,
+) -> tuple[bytes, httpx.Headers]:
+    """POST through the proxy and read the raw (still content-encoded) body. When the upstream
+    breaks the connection, what arrived until then is returned."""
+    pieces: list[bytes] = []
+    response_headers = httpx.Headers()
+    request_headers = {
+        "x-fake": fake,
+        "content-type": "application/json",
+        "accept-encoding": "gzip, deflate, br, zstd",
+        **(headers or {}),
+    }
+    with httpx.Client(timeout=30) as client:
+        try:
+            with client.stream(
+                "POST", f"{proxy.url}{path}", content=body, headers=request_headers
+            ) as response:
+                response_headers = response.headers
+                pieces.extend(response.iter_raw())  # kept piece by piece, even if the stream breaks
+        except httpx.HTTPError:
+            pass
+    return b"".join(pieces), response_headers

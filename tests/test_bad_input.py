@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from metrics.record import DONE, ERROR, FINAL_STATES
-from tests.proxy import FakeUpstreamProcess, FeedReader, Mitmdump, proxy_for
+from tests.proxy import FakeUpstreamProcess, FeedReader, Mitmdump, post_raw, proxy_for
 
 
 @pytest.fixture(scope="module")
@@ -27,23 +27,6 @@ def finals_for(feed: FeedReader, request_id: str) -> list[dict]:
     feed.final(request_id)
     time.sleep(0.2)  # anything doubled would arrive by now
     return [m for m in feed.messages if m.get("request_id") == request_id and m.get("state") in FINAL_STATES]
-
-
-def stream(proxy: Mitmdump, fake: str) -> tuple[bytes, httpx.Headers]:
-    pieces: list[bytes] = []
-    with httpx.Client(timeout=30) as client:
-        try:
-            with client.stream(
-                "POST",
-                f"{proxy.url}/v1/messages",
-                json={"model": "m", "stream": True},
-                headers={"x-fake": fake},
-            ) as response:
-                headers = response.headers
-                pieces.extend(response.iter_raw())
-        except httpx.HTTPError:
-            pass
-    return b"".join(pieces), headers
 
 
 def assert_alive(proxy: Mitmdump) -> None:
@@ -79,7 +62,7 @@ def test_a_client_that_connects_and_says_nothing(rig) -> None:
 
 def test_content_length_larger_than_the_body(rig) -> None:
     proxy, upstream, feed = rig
-    raw, headers = stream(proxy, "tokens=10;fault=bad_length")
+    raw, headers = post_raw(proxy, "/v1/messages", "tokens=10;fault=bad_length")
     sent = upstream.exchange(headers["request-id"])
     assert hashlib.sha256(raw).hexdigest() == sent["sent_sha256"]
     (record,) = finals_for(feed, headers["request-id"])
@@ -89,7 +72,7 @@ def test_content_length_larger_than_the_body(rig) -> None:
 
 def test_sse_that_never_sends_a_newline(rig) -> None:
     proxy, upstream, feed = rig
-    raw, headers = stream(proxy, "fault=no_newline;pieces=300")
+    raw, headers = post_raw(proxy, "/v1/messages", "fault=no_newline;pieces=300")
     assert hashlib.sha256(raw).hexdigest() == upstream.exchange(headers["request-id"])["sent_sha256"]
     (record,) = finals_for(feed, headers["request-id"])
     assert (record["state"], record["error_type"]) == (ERROR, "incomplete_stream")
@@ -98,7 +81,7 @@ def test_sse_that_never_sends_a_newline(rig) -> None:
 
 def test_a_zero_length_chunked_body(rig) -> None:
     proxy, _, feed = rig
-    raw, headers = stream(proxy, "fault=empty")
+    raw, headers = post_raw(proxy, "/v1/messages", "fault=empty")
     assert raw == b""
     (record,) = finals_for(feed, headers["request-id"])
     assert (record["state"], record["error_type"], record["chunks"]) == (ERROR, "incomplete_stream", 0)
@@ -107,7 +90,7 @@ def test_a_zero_length_chunked_body(rig) -> None:
 
 def test_a_50_mb_single_event(rig) -> None:
     proxy, upstream, feed = rig
-    raw, headers = stream(proxy, "tokens=5;big_event_mb=50")
+    raw, headers = post_raw(proxy, "/v1/messages", "tokens=5;big_event_mb=50")
     assert len(raw) > 50 * 2**20
     assert hashlib.sha256(raw).hexdigest() == upstream.exchange(headers["request-id"])["sent_sha256"]
     (record,) = finals_for(feed, headers["request-id"])

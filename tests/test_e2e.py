@@ -17,7 +17,7 @@ import pytest
 
 from metrics.record import ABORTED, DONE, ERROR, FINAL_STATES, PENDING, STREAMING
 from tests.conftest import fixture_body, requires_fixtures
-from tests.proxy import FakeUpstreamProcess, FeedReader, Mitmdump, free_port, proxy_for
+from tests.proxy import FakeUpstreamProcess, FeedReader, Mitmdump, free_port, post_raw, proxy_for
 from tests.test_records import SSE_EXPECTATIONS, fixture_params
 
 SECRET = "sk-ant-test-SECRET-do-not-leak"
@@ -229,36 +229,11 @@ def test_mid_stream_error_event_in_a_200_stream(claude, feed) -> None:
 # -- bytes on the wire -----------------------------------------------------------------------
 
 
-def raw_post(
-    proxy,
-    path: str,
-    fake: str,
-    body: bytes = b'{"model":"m","stream":true}',
-    headers: dict[str, str] | None = None,
-) -> tuple[bytes, httpx.Headers]:
-    with (
-        httpx.Client(timeout=30) as client,
-        client.stream(
-            "POST",
-            f"{proxy.url}{path}",
-            content=body,
-            headers={
-                "x-fake": fake,
-                "content-type": "application/json",
-                "accept-encoding": "gzip, deflate, br, zstd",
-                **(headers or {}),
-            },
-        ) as response,
-    ):
-        raw = b"".join(response.iter_raw())
-        return raw, response.headers
-
-
 @pytest.mark.parametrize("encoding", ["", "gzip", "deflate", "br", "zstd"])
 @pytest.mark.parametrize("path", ["/v1/messages", "/v1/chat/completions", "/v1/responses"])
 def test_client_gets_exactly_the_upstream_bytes(proxy, upstream, feed, encoding: str, path: str) -> None:
     fake = f"tokens=30;interval_ms=1;encoding={encoding}" if encoding else "tokens=30;interval_ms=1"
-    raw, headers = raw_post(
+    raw, headers = post_raw(
         proxy, path, fake, b'{"model":"m","stream":true,"stream_options":{"include_usage":true}}'
     )
     request_id = headers["request-id"]
@@ -283,7 +258,7 @@ def test_recorded_streams_through_the_proxy(proxy, feed, name: str) -> None:
         "chat_completions": "/v1/chat/completions",
         "responses": "/v1/responses",
     }[api]
-    raw, headers = raw_post(proxy, path, f"fixture={name};chunk=64;encoding=gzip")
+    raw, headers = post_raw(proxy, path, f"fixture={name};chunk=64;encoding=gzip")
     import gzip
 
     assert gzip.decompress(raw) == fixture_body(name)
@@ -294,7 +269,7 @@ def test_recorded_streams_through_the_proxy(proxy, feed, name: str) -> None:
 
 def test_ttft_matches_the_upstreams_own_clock(proxy, upstream, feed) -> None:
     """message_start, ping and the first block go out at once; the first token 300 ms later."""
-    _, headers = raw_post(proxy, "/v1/messages", "tokens=5;pause_ms=300")
+    _, headers = post_raw(proxy, "/v1/messages", "tokens=5;pause_ms=300")
     sent = upstream.exchange(headers["request-id"])
     upstream_ttft_ms = (sent["first_content_at"] - sent["received_at"]) * 1000
     record = feed.final(headers["request-id"])
@@ -311,7 +286,7 @@ def test_stuck_subscriber_slows_no_one(proxy, upstream, feed) -> None:
     try:
         durations = []
         for _ in range(3):
-            _, headers = raw_post(proxy, "/v1/chat/completions", "tokens=100;interval_ms=5;pause_ms=50")
+            _, headers = post_raw(proxy, "/v1/chat/completions", "tokens=100;interval_ms=5;pause_ms=50")
             record = feed.final(headers["request-id"])
             sent = upstream.exchange(headers["request-id"])
             durations.append((record["duration_ms"], (sent["ended_at"] - sent["received_at"]) * 1000))
@@ -363,20 +338,8 @@ def test_client_hang_up_aborts_and_closes_the_upstream(proxy, upstream, feed) ->
 def test_broken_upstream_streams_end_with_one_final_record(
     proxy, upstream, feed, fault, state, error_type
 ) -> None:
-    with httpx.Client(timeout=30) as client:
-        try:
-            with client.stream(
-                "POST",
-                f"{proxy.url}/v1/messages",
-                content=b'{"model":"m","stream":true}',
-                headers={"x-fake": f"tokens=20;fault={fault}"},
-            ) as response:
-                request_id = response.headers["request-id"]
-                raw = b""
-                for piece in response.iter_raw():
-                    raw += piece
-        except httpx.HTTPError:
-            pass
+    raw, headers = post_raw(proxy, "/v1/messages", f"tokens=20;fault={fault}")
+    request_id = headers["request-id"]
     record = feed.final(request_id)
     assert (record["state"], record["error_type"]) == (state, error_type)
     assert len([u for u in feed.updates(record["id"]) if u["state"] in FINAL_STATES]) == 1
